@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+// responsys-etl: batch ETL between a company's data and Oracle Responsys.
+// Only the toolchain and Debian's C libraries; no outside Swift package.
+import PackageDescription
+
+/// A system library found through pkg-config, installed by `run.sh setup` from Debian.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "responsys-etl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "responsys-etl", targets: ["responsys-etl"]),
+        .executable(name: "fake-responsys", targets: ["fake-responsys"]),
+    ],
+    targets: [
+        // C libraries: a module map and a shim header each.
+        systemLibrary("CLibSSH2", pkgConfig: "libssh2", apt: "libssh2-1-dev"),
+        systemLibrary("CGPGME", pkgConfig: "gpgme", apt: "libgpgme-dev"),
+        systemLibrary("CLibArchive", pkgConfig: "libarchive", apt: "libarchive-dev"),
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        systemLibrary("CSQLite3", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+
+        // One library per concern.
+        .target(name: "Core"),
+        .target(name: "Config", dependencies: ["Core"]),
+        .target(name: "Staging", dependencies: ["Core"]),
+        .target(name: "Records", dependencies: ["Core"]),
+        .target(name: "Warehouse", dependencies: ["Core", "Records", "CSQLite3"]),
+        .target(name: "SFTP", dependencies: ["Core", "CLibSSH2"]),
+        .target(name: "PGP", dependencies: ["Core", "CGPGME"]),
+        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib"]),
+        .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
+        .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
+        .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
+        .target(
+            name: "Workflows",
+            dependencies: [
+                "Core", "Config", "Staging", "Records", "Warehouse", "SFTP", "PGP", "Archive", "HTTP", "Responsys",
+            ]
+        ),
+        .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
+        .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
+        .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+
+        // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
+        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
+        .testTarget(
+            name: "CLibraryTests", dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
+        .testTarget(name: "StagingTests", dependencies: ["Staging", "TestSupport"]),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"]),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "TestSupport"]),
+        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "TestSupport"]),
+        .testTarget(name: "PGPTests", dependencies: ["PGP", "TestSupport"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
+        .testTarget(name: "ResponsysTests", dependencies: ["HTTP", "Responsys", "FakeResponsys", "TestSupport"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflows", "Config", "Staging", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Core", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

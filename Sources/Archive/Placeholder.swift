@@ -1,0 +1,1 @@
+// The Archive module; see its issue.

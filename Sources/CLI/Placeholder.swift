@@ -1,0 +1,1 @@
+// The CLI module; see its issue.

@@ -1,0 +1,1 @@
+// The Config module; see its issue.

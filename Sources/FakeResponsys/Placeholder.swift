@@ -1,0 +1,1 @@
+// The FakeResponsys module; see its issue.

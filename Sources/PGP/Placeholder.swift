@@ -1,0 +1,1 @@
+// The PGP module; see its issue.

@@ -1,0 +1,1 @@
+// The Records module; see its issue.

@@ -1,0 +1,1 @@
+// The Responsys module; see its issue.

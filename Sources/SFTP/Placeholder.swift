@@ -1,0 +1,1 @@
+// The SFTP module; see its issue.

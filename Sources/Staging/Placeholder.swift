@@ -1,0 +1,1 @@
+// The Staging module; see its issue.

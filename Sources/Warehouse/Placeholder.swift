@@ -1,0 +1,1 @@
+// The Warehouse module; see its issue.

@@ -1,0 +1,1 @@
+// The Workflows module; see its issue.
