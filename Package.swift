@@ -36,10 +36,12 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
         .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
         .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
+        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse"]),
         .target(
             name: "Workflows",
             dependencies: [
                 "Core", "Config", "Staging", "Records", "Warehouse", "SFTP", "PGP", "Archive", "HTTP", "Responsys",
+                "Audience",
             ]
         ),
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
@@ -59,6 +61,7 @@ let package = Package(
         .testTarget(name: "PGPTests", dependencies: ["PGP", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "ResponsysTests", dependencies: ["HTTP", "Responsys", "FakeResponsys", "TestSupport"]),
+        .testTarget(name: "AudienceTests", dependencies: ["Audience", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflows", "Config", "Staging", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Core", "TestSupport"]),
     ],

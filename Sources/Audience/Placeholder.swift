@@ -1,0 +1,1 @@
+// The Audience module; see its issue.
