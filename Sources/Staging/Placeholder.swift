@@ -1,1 +1,0 @@
-// The Staging module; see its issue.

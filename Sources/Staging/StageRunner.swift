@@ -1,0 +1,141 @@
+import Core
+import Foundation
+
+/// Runs the stages of a run in order, skipping those whose marker is valid, recording each stage's
+/// state, duration and counts in `run.json`, and writing each marker only after the stage succeeded.
+public struct StageRunner: Sendable {
+    public let area: WorkflowArea
+    public let stages: [any Stage]
+    public let logger: Logger
+
+    public init(area: WorkflowArea, stages: [any Stage], logger: Logger) {
+        precondition(!stages.isEmpty && stages.map(\.name) == stages.map(\.name).sorted(), "stages out of order")
+        self.area = area
+        self.stages = stages
+        self.logger = logger
+    }
+
+    /// Runs every unfinished stage; with `stopBefore`, stops before that stage (a dry run stops before load).
+    /// Returns `.success` or `.finishedWithRejects`; a failed stage throws after recording its failure.
+    public func runAll(_ run: RunFolder, options: StageOptions = StageOptions(), stopBefore: StageName? = nil)
+        throws -> ExitStatus
+    {
+        var status = ExitStatus.success
+        for stage in stages {
+            if let stopBefore, stage.name >= stopBefore { break }
+            let folder = run.stage(stage.name)
+            switch try folder.checkMarker() {
+            case .valid:
+                let marker = try folder.readMarker()
+                if marker?.exitStatus == ExitStatus.finishedWithRejects.rawValue { status = .finishedWithRejects }
+                if run.record[stage.name]?.state != .done {
+                    try run.updateStage(stage.name) { $0.state = .done }
+                }
+                logger.debug("stage already finished", ["stage": stage.name.rawValue])
+                continue
+            case .outputsChanged(let names):
+                logger.warn(
+                    "stage outputs changed after it finished; running it again",
+                    ["stage": stage.name.rawValue, "files": names.joined(separator: ",")])
+                try run.invalidate(from: stage.name)
+            case .absent:
+                break
+            }
+            let stageStatus = try execute(stage, in: run, options: options)
+            if stageStatus == .finishedWithRejects { status = .finishedWithRejects }
+        }
+        if stopBefore == nil || run.record.dryRun {
+            try run.updateRecord { record in
+                record.finishedAt = Date()
+                record.exitStatus = status.rawValue
+            }
+        }
+        return status
+    }
+
+    /// Runs one stage of a run. The stages before it must be finished; with `force`, the stage and every
+    /// stage after it are cleared first. Without `force`, a finished stage is not run again.
+    public func runOne(_ name: StageName, of run: RunFolder, force: Bool, options: StageOptions) throws -> ExitStatus {
+        guard let stage = stages.first(where: { $0.name == name }) else {
+            throw ETLError(
+                .usage, "workflow '\(area.name)' has no stage '\(name.rawValue)'",
+                remedy: "its stages are: " + stages.map(\.name.rawValue).joined(separator: ", "))
+        }
+        for earlier in stages where earlier.name < name {
+            guard try run.stage(earlier.name).checkMarker() == .valid else {
+                throw ETLError(
+                    .usage, "stage '\(earlier.name.rawValue)' of run \(run.id) is not finished",
+                    remedy: "run it first: responsys-etl stage \(area.name) \(earlier.name.rawValue) --run \(run.id)")
+            }
+        }
+        if force {
+            try run.invalidate(from: name)
+        } else if try run.stage(name).checkMarker() == .valid {
+            logger.info("stage already finished; use --force to run it again", ["stage": name.rawValue])
+            let marker = try run.stage(name).readMarker()
+            return marker?.exitStatus == ExitStatus.finishedWithRejects.rawValue ? .finishedWithRejects : .success
+        }
+        let status = try execute(stage, in: run, options: options)
+        // A run whose last stage finished is finished, whether it got there in one go or stage by stage.
+        if stages.allSatisfy({ (try? run.stage($0.name).checkMarker()) == .valid }) {
+            try run.updateRecord { record in
+                record.finishedAt = Date()
+                record.exitStatus = max(record.exitStatus ?? 0, status.rawValue)
+            }
+        }
+        return status
+    }
+
+    private func execute(_ stage: any Stage, in run: RunFolder, options: StageOptions) throws -> ExitStatus {
+        let folder = run.stage(stage.name)
+        let stageLogger = logger.with(["run": run.id.text, "stage": stage.name.rawValue])
+        try folder.prepare()
+        let previous = stages.last { $0.name < stage.name }.map { run.stage($0.name) }
+        let context = StageContext(
+            run: run, folder: folder, input: previous, area: area, logger: stageLogger, options: options)
+
+        let startedAt = Date()
+        let clock = monotonicSeconds()
+        try run.updateStage(stage.name) { record in
+            record.state = .running
+            record.startedAt = startedAt
+            record.finishedAt = nil
+            record.error = nil
+            record.attempts += 1
+        }
+        stageLogger.info("stage started")
+        do {
+            let result = try stage.run(context)
+            let finishedAt = Date()
+            let marker = StageMarker(
+                stage: stage.name, run: run.id.text, startedAt: startedAt, finishedAt: finishedAt,
+                outputs: result.outputs, counts: result.counts, notes: result.notes,
+                exitStatus: result.exitStatus.rawValue)
+            try folder.writeMarker(marker)
+            let duration = monotonicSeconds() - clock
+            try run.updateStage(stage.name) { record in
+                record.state = .done
+                record.finishedAt = finishedAt
+                record.durationSeconds = (duration * 1000).rounded() / 1000
+                record.counts = result.counts
+            }
+            stageLogger.info(
+                "stage finished",
+                [
+                    "seconds": String(format: "%.3f", duration), "outputs": result.outputs.count,
+                    "counts": result.counts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
+                        .joined(separator: ","),
+                ])
+            return result.exitStatus
+        } catch {
+            let message = logger.redactor.redact(String(describing: error))
+            try? run.updateStage(stage.name) { record in
+                record.state = .failed
+                record.finishedAt = Date()
+                record.durationSeconds = ((monotonicSeconds() - clock) * 1000).rounded() / 1000
+                record.error = message
+            }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Core
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The per-workflow lock: an exclusive `flock` on `staging/<workflow>/lock`, held for the whole run.
+/// The kernel releases it when the process dies, so a crashed run never leaves a stale lock behind.
+/// The file records the holder's pid and start time so a refused run can say who holds it.
+public final class WorkflowLock: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+
+    /// Takes the lock or throws `lockHeld` (exit status 75) naming the process that holds it.
+    public init(path: String, workflow: String) throws {
+        self.path = path
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ETLError(.io, "cannot open the lock file \(path)", underlying: systemErrorText(errno))
+        }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let reason = errno
+            let holder = WorkflowLock.describeHolder(fd: fd)
+            close(fd)
+            fd = -1
+            if reason == EWOULDBLOCK {
+                throw ETLError(
+                    .lockHeld, "another run of workflow '\(workflow)' is active (\(holder))",
+                    remedy: "wait for it to finish; the scheduler can simply retry later")
+            }
+            throw ETLError(.io, "cannot lock \(path)", underlying: systemErrorText(reason))
+        }
+        let text = "pid=\(getpid()) started=\(Timestamp.iso8601(Date()))\n"
+        _ = ftruncate(fd, 0)
+        _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    deinit { release() }
+
+    public func release() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
+        fd = -1
+    }
+
+    private static func describeHolder(fd: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 200)
+        let count = pread(fd, &buffer, buffer.count, 0)
+        guard count > 0 else { return "holder unknown" }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "holder unknown" : "held by " + text
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+@testable import Core
+
+@Suite struct SHA256Tests {
+    @Test func knownVectors() {
+        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(SHA256.hex(long) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    }
+
+    @Test func streamingInOddPiecesEqualsOneShot() {
+        let bytes = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var hasher = SHA256()
+        var offset = 0
+        for size in [1, 63, 64, 65, 127, 1000, 3] where offset < bytes.count {
+            let end = min(offset + size, bytes.count)
+            bytes[offset..<end].withUnsafeBytes { hasher.update($0) }
+            offset = end
+        }
+        bytes[offset...].withUnsafeBytes { hasher.update($0) }
+        #expect(hasher.finalizeHex() == SHA256.hex(bytes))
+    }
+}
+
+@Suite struct TextAndTimeTests {
+    @Test func jsonQuotingEscapesControlsAndOptionallyNonASCII() {
+        #expect(JSONText.quote("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
+        #expect(JSONText.quote("Zoë 😀", asciiOnly: true) == #""Zo\u00eb \ud83d\ude00""#)
+        #expect(JSONText.quote("Zoë") == "\"Zoë\"")
+    }
+
+    @Test func timestampsAreUTCAndValidated() {
+        let date = Timestamp.utcDate(year: 2024, month: 2, day: 29, hour: 23, minute: 59, second: 1)
+        #expect(date.map { Timestamp.iso8601($0) } == "2024-02-29T23:59:01Z")
+        #expect(Timestamp.utcDate(year: 2023, month: 2, day: 29, hour: 0, minute: 0, second: 0) == nil)
+        #expect(Timestamp.compact(Date(timeIntervalSince1970: 0)) == "19700101T000000Z")
+        #expect(Timestamp.parseCompact("19700101T000001Z") == Date(timeIntervalSince1970: 1))
+    }
+
+    @Test func durations() {
+        #expect(DurationText.seconds("7d") == 604_800)
+        #expect(DurationText.seconds("90s") == 90)
+        #expect(DurationText.seconds("2w") == 1_209_600)
+        #expect(DurationText.seconds("7") == nil)
+        #expect(DurationText.seconds("-1d") == nil)
+        #expect(DurationText.seconds("d") == nil)
+    }
+}
+
+@Suite struct LoggerTests {
+    @Test func textLinesCarryLevelMessageAndQuotedFields() throws {
+        let sink = MemoryLogSink()
+        let logger = Logger(level: .info, format: .text, sink: sink).with(["workflow": "events"])
+        logger.debug("hidden")
+        logger.info("file downloaded", ["file": "a b.txt", "bytes": 12])
+        #expect(sink.lines.count == 1)
+        let line = try #require(sink.lines.first)
+        #expect(line.contains(" INFO file downloaded workflow=events file=\"a b.txt\" bytes=12"))
+    }
+
+    @Test func jsonLinesParse() throws {
+        let sink = MemoryLogSink()
+        Logger(level: .debug, format: .json, sink: sink).warn("slow", ["stage": "load", "msg": "clash"])
+        let object = try JSONSerialization.jsonObject(with: Data(sink.lines[0].utf8)) as? [String: String]
+        #expect(object?["level"] == "warn")
+        #expect(object?["msg"] == "slow")
+        #expect(object?["stage"] == "load")
+    }
+
+    @Test func secretsAreRedactedInMessagesFieldsAndChildLoggers() {
+        let sink = MemoryLogSink()
+        let logger = Logger(level: .info, sink: sink)
+        let child = logger.with(["stage": "load"])
+        logger.addSecret("hunter22")
+        child.error("login failed with hunter22", ["detail": "password=hunter22"])
+        #expect(!sink.lines[0].contains("hunter22"))
+        #expect(sink.lines[0].contains("[REDACTED]"))
+    }
+}
+
+@Suite struct AtomicFileWriterTests {
+    @Test func publishesOnlyOnCommitWithItsDigest() throws {
+        let folder = NSTemporaryDirectory() + "/retl-core-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let writer = try AtomicFileWriter(path: folder + "/out.txt")
+        try writer.write("hello")
+        #expect(!Files.exists(folder + "/out.txt"))
+        let digest = try writer.commit()
+        #expect(digest == SHA256.hex(Array("hello".utf8)))
+        #expect(try Files.digest(folder + "/out.txt").sha256 == digest)
+        #expect(try Files.list(folder) == ["out.txt"])
+    }
+}
