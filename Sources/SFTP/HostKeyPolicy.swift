@@ -111,11 +111,9 @@ final class KnownHosts {
                 }
                 continue
             }
-            let bytes = Array(line.utf8)
-            let result = bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) {
-                    libssh2_knownhost_readline(collection, $0.baseAddress, $0.count, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
-                }
+            // libssh2 1.10 scans parts of the line as a C string, past `len`: hand it a NUL-terminated copy.
+            let result = line.withCString {
+                libssh2_knownhost_readline(collection, $0, strlen($0), LIBSSH2_KNOWNHOST_FILE_OPENSSH)
             }
             if result != 0 { skippedLines.append(index + 1) }
         }
