@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // Times the SFTP download against OpenSSH's sftp (bench/sftp-download.sh); not shipped.
+        .executableTarget(name: "sftp-bench", dependencies: ["Core", "SFTP"]),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
