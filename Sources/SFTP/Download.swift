@@ -61,6 +61,7 @@ extension SFTPSession {
         progress: (Int64, Int64) -> Void = { _, _ in }
     ) throws -> DownloadResult {
         precondition(readBufferSize > 0 && expectedSize >= 0)
+        let started = monotonicSeconds()
         let partPath = localPath + ".part"
         let local = try PartFile(path: partPath)
         let digest = FileDigest()
@@ -117,7 +118,14 @@ extension SFTPSession {
                 remedy: "The file changed while it was being fetched; the next run fetches it again")
         }
         try local.finish(renamingTo: localPath)
-        return DownloadResult(bytes: received, resumedFrom: resumedFrom, sha256: digest.finalizeHex())
+        let result = DownloadResult(bytes: received, resumedFrom: resumedFrom, sha256: digest.finalizeHex())
+        logger.info(
+            "downloaded",
+            [
+                "file": remotePath, "bytes": received, "resumed_from": resumedFrom,
+                "seconds": monotonicSeconds() - started,
+            ])
+        return result
     }
 }
 

@@ -93,12 +93,6 @@ public final class SFTPSession {
             }
         }
 
-        // MACs: libssh2 1.10 has no AEAD cipher, so every byte is also HMAC'd; SHA-512 is the faster of the
-        // SHA-2 pair on 64-bit machines. Measured with bench/sftp-download.sh.
-        let macs = ProcessInfo.processInfo.environment["RETL_SFTP_MACS"] ?? "hmac-sha2-512,hmac-sha2-256"
-        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_MAC_SC, macs)
-        _ = libssh2_session_method_pref(session, LIBSSH2_METHOD_MAC_CS, macs)
-
         if libssh2_session_handshake(session, libssh2_socket_t(socket)) != 0 {
             let (code, text) = lastSessionError(session)
             let temporary = [LIBSSH2_ERROR_TIMEOUT, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_DISCONNECT]
