@@ -28,7 +28,8 @@ public final class SSHServer: @unchecked Sendable {
     public var authorizedKeysPath: String { folder.file("authorized_keys") }
     public var logPath: String { folder.file("sshd.log") }
 
-    /// The listening sshd, started with posix_spawn (Foundation's Process can hang in waitUntilExit on Linux).
+    /// The `timeout` process running the listening sshd, started with posix_spawn (Foundation's Process can
+    /// hang in waitUntilExit on Linux).
     private var pid: pid_t = 0
     private let lock = NSLock()
 
@@ -87,7 +88,10 @@ public final class SSHServer: @unchecked Sendable {
     /// Starts sshd in the foreground and waits until its log says it listens; false if it exited instead.
     private func launch() throws -> Bool {
         try? FileManager.default.removeItem(atPath: logPath)
-        let child = try Self.spawn("/usr/sbin/sshd", ["-D", "-f", folder.file("sshd_config"), "-E", logPath])
+        // Under `timeout`, so a test process that crashes before `stop()` leaves no server running for long.
+        let child = try Self.spawn(
+            "/usr/bin/timeout",
+            ["\(Self.lifetimeSeconds)", "/usr/sbin/sshd", "-D", "-f", folder.file("sshd_config"), "-E", logPath])
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
             var status: Int32 = 0
@@ -98,7 +102,7 @@ public final class SSHServer: @unchecked Sendable {
             }
             usleep(20_000)
         }
-        kill(child, SIGKILL)
+        kill(child, SIGTERM)  // `timeout` passes it on to sshd
         var status: Int32 = 0
         waitpid(child, &status, 0)
         throw ETLError(.failed, "sshd did not report listening within 15 s")
@@ -143,24 +147,40 @@ public final class SSHServer: @unchecked Sendable {
         }
     }
 
+    /// The longest a server lives, should its test never stop it.
+    public static let lifetimeSeconds = 900
+
     /// Kills (SIGKILL) every process serving a connection, cutting all sessions; the server keeps listening.
     public func killSessions() {
-        let listener = lock.withLock { pid }
-        guard listener > 0 else { return }
-        for child in Self.descendants(of: listener) { kill(child, SIGKILL) }
+        let watchdog = lock.withLock { pid }
+        guard watchdog > 0 else { return }
+        // `timeout` → the sshd listener → one process tree per connection.
+        for listener in Self.children(of: watchdog) {
+            for process in Self.descendants(of: listener) { kill(process, SIGKILL) }
+        }
     }
 
     /// Stops the server and its sessions.
     public func stop() {
-        let listener = lock.withLock { () -> pid_t in
+        let watchdog = lock.withLock { () -> pid_t in
             defer { pid = 0 }
             return pid
         }
-        guard listener > 0 else { return }
-        for child in Self.descendants(of: listener) { kill(child, SIGKILL) }
-        kill(listener, SIGTERM)
+        guard watchdog > 0 else { return }
+        for listener in Self.children(of: watchdog) {
+            for process in Self.descendants(of: listener) { kill(process, SIGKILL) }
+        }
+        let listeners = Self.children(of: watchdog)
+        kill(watchdog, SIGTERM)  // `timeout` passes it on to sshd and exits with it
         var status: Int32 = 0
-        waitpid(listener, &status, 0)
+        for _ in 0..<250 {
+            if waitpid(watchdog, &status, WNOHANG) == watchdog { return }
+            usleep(20_000)
+        }
+        // Never hang a test run on a server that ignores SIGTERM.
+        for listener in listeners { kill(listener, SIGKILL) }
+        kill(watchdog, SIGKILL)
+        waitpid(watchdog, &status, 0)
     }
 
     // MARK: - Keys and tools
@@ -209,8 +229,21 @@ public final class SSHServer: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        // The child must not inherit the calling thread's blocked signals (test and dispatch threads block
+        // some), or SIGTERM from `stop()` would stay pending forever.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
-        let result = posix_spawn(&child, executable, &actions, nil, argv, environ)
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
         guard result == 0 else {
             throw ETLError(.failed, "cannot start \(executable)", underlying: systemErrorText(result))
         }
@@ -242,8 +275,24 @@ public final class SSHServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Every process below `pid`, read from /proc (children first found, then theirs).
+    private static func children(of pid: Int32) -> [Int32] { processTree()[pid] ?? [] }
+
+    /// Every process below `pid` (children first found, then theirs).
     private static func descendants(of pid: Int32) -> [Int32] {
+        let parents = processTree()
+        var result: [Int32] = []
+        var queue = [pid]
+        while let next = queue.popLast() {
+            for child in parents[next] ?? [] {
+                result.append(child)
+                queue.append(child)
+            }
+        }
+        return result
+    }
+
+    /// Parent → children, read from /proc.
+    private static func processTree() -> [Int32: [Int32]] {
         var parents: [Int32: [Int32]] = [:]
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for entry in entries {
@@ -255,14 +304,6 @@ public final class SSHServer: @unchecked Sendable {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 1, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
         }
-        var result: [Int32] = []
-        var queue = [pid]
-        while let next = queue.popLast() {
-            for child in parents[next] ?? [] {
-                result.append(child)
-                queue.append(child)
-            }
-        }
-        return result
+        return parents
     }
 }
