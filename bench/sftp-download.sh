@@ -14,7 +14,7 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/retl-sftp-bench-XXXXXX")"
 sshd_pid=""
 cleanup() {
     if [ -n "$sshd_pid" ]; then
-        pkill -KILL -P "$sshd_pid" 2>/dev/null || true
+        for child in $(ps -o pid= --ppid "$sshd_pid"); do kill -KILL "$child" 2>/dev/null || true; done
         kill "$sshd_pid" 2>/dev/null || true
         wait "$sshd_pid" 2>/dev/null || true
     fi
