@@ -66,6 +66,7 @@ expected="$(sha256sum "$work/remote.bin" | cut -d' ' -f1)"
 
 now() { date +%s.%N; }
 best_sftp=""
+best_synced=""
 best_ours=""
 for round in $(seq "$rounds"); do
     rm -f "$work/got-sftp.bin" "$work/got-ours.bin" "$work/got-ours.bin.part"
@@ -74,6 +75,9 @@ for round in $(seq "$rounds"); do
         -o BatchMode=yes -o UserKnownHostsFile="$work/known_hosts" -o StrictHostKeyChecking=yes \
         "$user@127.0.0.1" >/dev/null
     sftp_seconds="$(echo "$(now) - $start" | bc -l)"
+    # Ours ends with fsync (the file is durable when it is renamed); sftp does not. Also time sftp + fsync.
+    sync "$work/got-sftp.bin"
+    sftp_synced_seconds="$(echo "$(now) - $start" | bc -l)"
 
     start="$(now)"
     line="$("$bench_bin" --host 127.0.0.1 --port "$port" --user "$user" --key "$work/client" \
@@ -84,12 +88,17 @@ for round in $(seq "$rounds"); do
     [ "$(sha256sum "$work/got-sftp.bin" | cut -d' ' -f1)" = "$expected" ] || { echo "sftp copy differs" >&2; exit 1; }
     [ "$(sha256sum "$work/got-ours.bin" | cut -d' ' -f1)" = "$expected" ] || { echo "our copy differs" >&2; exit 1; }
     case "$line" in *"sha256=$expected"*) ;; *) echo "our reported digest differs: $line" >&2; exit 1 ;; esac
-    printf 'round %d: sftp %.2f s, ours %.2f s\n' "$round" "$sftp_seconds" "$ours_seconds"
+    printf 'round %d: sftp %.2f s (%.2f s with fsync), ours %.2f s\n' \
+        "$round" "$sftp_seconds" "$sftp_synced_seconds" "$ours_seconds"
     if [ -z "$best_sftp" ] || [ "$(echo "$sftp_seconds < $best_sftp" | bc -l)" = 1 ]; then best_sftp="$sftp_seconds"; fi
+    if [ -z "$best_synced" ] || [ "$(echo "$sftp_synced_seconds < $best_synced" | bc -l)" = 1 ]; then
+        best_synced="$sftp_synced_seconds"
+    fi
     if [ -z "$best_ours" ] || [ "$(echo "$ours_seconds < $best_ours" | bc -l)" = 1 ]; then best_ours="$ours_seconds"; fi
 done
 
 ratio="$(echo "$best_ours / $best_sftp" | bc -l)"
-printf 'size: %d MB  OpenSSH sftp: %.2f s (%.0f MB/s)  responsys-etl: %.2f s (%.0f MB/s)  ratio: %.2f (goal <= 1.15)\n' \
-    "$size_mb" "$best_sftp" "$(echo "$size_mb / $best_sftp" | bc -l)" \
-    "$best_ours" "$(echo "$size_mb / $best_ours" | bc -l)" "$ratio"
+printf 'size: %d MB  OpenSSH sftp: %.2f s (%.0f MB/s), with fsync %.2f s  responsys-etl: %.2f s (%.0f MB/s)\n' \
+    "$size_mb" "$best_sftp" "$(echo "$size_mb / $best_sftp" | bc -l)" "$best_synced" \
+    "$best_ours" "$(echo "$size_mb / $best_ours" | bc -l)"
+printf 'ratio: %.2f (goal <= 1.15); against sftp + fsync: %.2f\n' "$ratio" "$(echo "$best_ours / $best_synced" | bc -l)"
