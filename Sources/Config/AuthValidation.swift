@@ -5,6 +5,7 @@ enum AuthValidation {
     static func read(_ auth: TableReader) -> AuthConfig? {
         guard let type = auth.value("type") else {
             auth.missing("type", "\"interact\" or \"sftp\"")
+            auth.finishIgnoringUnknown()
             return nil
         }
         switch type.string {
@@ -15,6 +16,7 @@ enum AuthValidation {
         case nil:
             auth.problem(.wrongType, "type", "expected a string, found \(type.typeDescription)")
         }
+        auth.finishIgnoringUnknown()
         return nil
     }
 

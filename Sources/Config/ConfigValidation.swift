@@ -37,6 +37,8 @@ final class TableReader {
     let path: String
     let diagnostics: Diagnostics
     private var read: Set<String> = []
+    /// Every key name asked about, present or not: the candidates of "did you mean".
+    private var known: Set<String> = []
 
     init(_ table: TOMLTable, path: String, diagnostics: Diagnostics) {
         self.table = table
@@ -48,11 +50,15 @@ final class TableReader {
 
     func key(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
 
-    func has(_ name: String) -> Bool { table[name] != nil }
+    func has(_ name: String) -> Bool {
+        known.insert(name)
+        return table[name] != nil
+    }
 
     /// The raw value, marked as read.
     func value(_ name: String) -> TOMLValue? {
         read.insert(name)
+        known.insert(name)
         return table[name]
     }
 
@@ -179,7 +185,7 @@ final class TableReader {
                     .inlineSecret, name, "secrets are not allowed in the config file",
                     remedy: "use \(name)_env (an environment variable) or \(name)_file (a file) instead")
             } else {
-                problem(.unknownKey, name, "unknown key", remedy: Self.suggestion(name, among: read))
+                problem(.unknownKey, name, "unknown key", remedy: Self.suggestion(name, among: known))
             }
         }
     }

@@ -12,6 +12,7 @@ struct WorkflowValidation {
         }
         guard let text = type.string else {
             workflow.problem(.wrongType, "type", "expected a string, found \(type.typeDescription)")
+            workflow.finishIgnoringUnknown()
             return nil
         }
         switch WorkflowType(rawValue: text) {
@@ -21,6 +22,7 @@ struct WorkflowValidation {
         case nil:
             workflow.problem(
                 .invalidValue, "type", "'\(text)' is not one of 'import-events', 'export-users', 'export-campaign'")
+            workflow.finishIgnoringUnknown()
             return nil
         }
     }
