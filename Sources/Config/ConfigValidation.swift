@@ -19,7 +19,10 @@ final class Diagnostics {
     /// Throws every problem found, in line order, if there is any.
     func throwIfAny() throws(ConfigError) {
         guard !problems.isEmpty else { return }
-        throw ConfigError(problems: problems.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }.map(\.element))
+        throw ConfigError(
+            problems: problems.enumerated().sorted {
+                ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset)
+            }.map(\.element))
     }
 
     /// `path` made absolute against the config file's folder.

@@ -33,7 +33,8 @@ public struct ETLConfig: Sendable, Equatable {
         throw ConfigError(
             .unknownWorkflow, file: path, line: nil, key: "workflows.\(name)",
             message: "no workflow named '\(name)' in the config",
-            remedy: known.isEmpty ? "add a [workflows.\(name)] table" : "known workflows: \(known.joined(separator: ", "))")
+            remedy: known.isEmpty
+                ? "add a [workflows.\(name)] table" : "known workflows: \(known.joined(separator: ", "))")
     }
 
     /// Every secret the config refers to, with the dotted key that names it, sorted by key. The CLI resolves
@@ -45,7 +46,9 @@ public struct ETLConfig: Sendable, Equatable {
             case .interact(let interact):
                 found.append(("auth.\(name).password", interact.password))
             case .sftp(let sftp):
-                if let secret = sftp.privateKeyPassphrase { found.append(("auth.\(name).private_key_passphrase", secret)) }
+                if let secret = sftp.privateKeyPassphrase {
+                    found.append(("auth.\(name).private_key_passphrase", secret))
+                }
                 if let secret = sftp.pgpPassphrase { found.append(("auth.\(name).pgp_passphrase", secret)) }
             }
         }

@@ -39,7 +39,8 @@ public enum SecretRef: Sendable, Equatable, Hashable {
                     remedy: "check its permissions")
             }
             guard var text = String(data: data, encoding: .utf8) else {
-                throw ConfigError(.unreadable, file: path, line: nil, key: nil, message: "the secret file is not UTF-8 text")
+                throw ConfigError(
+                    .unreadable, file: path, line: nil, key: nil, message: "the secret file is not UTF-8 text")
             }
             // "\r\n" is a single Character in Swift, so one removeLast() drops either ending.
             if text.hasSuffix("\r\n") || text.hasSuffix("\n") { text.removeLast() }

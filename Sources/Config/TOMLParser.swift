@@ -61,7 +61,8 @@ public struct TOMLParser {
         let path = try lexer.dottedKey()
         lexer.skipSpaces()
         guard lexer.current == UInt8(ascii: "]") else {
-            throw lexer.error(.syntax, "expected ']' to close the table header, found '\(lexer.describe(lexer.current))'")
+            throw lexer.error(
+                .syntax, "expected ']' to close the table header, found '\(lexer.describe(lexer.current))'")
         }
         lexer.advance()
 
@@ -77,18 +78,21 @@ public struct TOMLParser {
             case .table(let existing):
                 if existing.origin == .inline {
                     throw lexer.error(
-                        .duplicateKey, "table '\(dotted)' was written inline on line \(existing.line) and cannot be extended")
+                        .duplicateKey,
+                        "table '\(dotted)' was written inline on line \(existing.line) and cannot be extended")
                 }
                 if isLast {
                     guard existing.origin == .implicit else {
-                        throw lexer.error(.duplicateKey, "table '\(dotted)' is already defined on line \(existing.line)")
+                        throw lexer.error(
+                            .duplicateKey, "table '\(dotted)' is already defined on line \(existing.line)")
                     }
                     existing.origin = .header
                     existing.line = line
                 }
                 table = existing
             case .value(let value):
-                throw lexer.error(.duplicateKey, "key '\(dotted)' already holds a value (line \(value.line)), not a table")
+                throw lexer.error(
+                    .duplicateKey, "key '\(dotted)' already holds a value (line \(value.line)), not a table")
             }
         }
         currentTable = table
@@ -184,7 +188,8 @@ public struct TOMLParser {
                 lexer.advance()
             } else if lexer.current != UInt8(ascii: "]") {
                 throw lexer.error(
-                    .syntax, "expected ',' or ']' in the array opened on line \(line), found '\(lexer.describe(lexer.current))'")
+                    .syntax,
+                    "expected ',' or ']' in the array opened on line \(line), found '\(lexer.describe(lexer.current))'")
             }
         }
         lexer.advance()
@@ -216,7 +221,8 @@ public struct TOMLParser {
                 lexer.advance()
                 return table
             } else {
-                throw lexer.error(.syntax, "expected ',' or '}' in the inline table, found '\(lexer.describe(lexer.current))'")
+                throw lexer.error(
+                    .syntax, "expected ',' or '}' in the inline table, found '\(lexer.describe(lexer.current))'")
             }
         }
     }

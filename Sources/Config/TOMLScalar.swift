@@ -15,7 +15,8 @@ enum TOMLScalar {
         if looksLikeDateOrTime(bytes) {
             throw .unsupported("dates and times are not supported; write '\(token)' as a string")
         }
-        let unsigned = bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") ? bytes.dropFirst() : bytes[...]
+        let unsigned =
+            bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") ? bytes.dropFirst() : bytes[...]
         if unsigned.elementsEqual("inf".utf8) || unsigned.elementsEqual("nan".utf8) {
             throw .unsupported("'\(token)' is not supported; only finite numbers are")
         }
@@ -65,7 +66,8 @@ enum TOMLScalar {
         if position < bytes.count && (bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E")) {
             position += 1
             text += "e"
-            if position < bytes.count && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")) {
+            if position < bytes.count && (bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-"))
+            {
                 text.append(Character(UnicodeScalar(bytes[position])))
                 position += 1
             }

@@ -45,7 +45,10 @@ struct WorkflowValidation {
         let timezone = workflow.has("source_timezone") ? self.timezone(workflow) : nil
         let stream = workflow.has("stream") ? workflow.string("stream") : "responsys_events"
         let maxRejectRatio = workflow.ratio("max_reject_ratio")
-        let sink = workflow.has("sink") ? workflow.subtable("sink").flatMap(self.sink) : .sqlite(path: workflow.diagnostics.resolve("data/warehouse.sqlite"))
+        let sink =
+            workflow.has("sink")
+            ? workflow.subtable("sink").flatMap(self.sink)
+            : .sqlite(path: workflow.diagnostics.resolve("data/warehouse.sqlite"))
         workflow.finish()
 
         guard let authName, let sftp, let remoteDir, let pattern, let stableSeconds, let afterImport, let encoding,
@@ -66,7 +69,9 @@ struct WorkflowValidation {
         case "keep": return .keep
         case "delete": return .delete
         default:
-            if text.hasPrefix("move:"), text.count > "move:".count { return .move(String(text.dropFirst("move:".count))) }
+            if text.hasPrefix("move:"), text.count > "move:".count {
+                return .move(String(text.dropFirst("move:".count)))
+            }
             workflow.problem(
                 .invalidValue, "after_import", "'\(text)' is not 'keep', 'delete' or 'move:/remote/folder'")
             return nil
@@ -223,7 +228,8 @@ struct WorkflowValidation {
 
     private func source(_ workflow: TableReader) -> AudienceSource? {
         guard workflow.has("source") else {
-            workflow.missing("source", "{ type = \"file\", path = … } or { type = \"sqlite\", path = …, query_file = … }")
+            workflow.missing(
+                "source", "{ type = \"file\", path = … } or { type = \"sqlite\", path = …, query_file = … }")
             return nil
         }
         guard let source = workflow.subtable("source") else { return nil }
@@ -240,7 +246,8 @@ struct WorkflowValidation {
                 } else if !source.has("format") {
                     source.problem(
                         .invalidValue, "path", "cannot tell the format from the file name",
-                        remedy: "name it .csv, .ndjson or .jsonl (optionally .gz), or set format = \"csv\" or \"ndjson\"")
+                        remedy:
+                            "name it .csv, .ndjson or .jsonl (optionally .gz), or set format = \"csv\" or \"ndjson\"")
                 }
             }
         case "sqlite":
@@ -309,7 +316,9 @@ struct WorkflowValidation {
 
     static func isColumnName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
+        }
     }
 }
 

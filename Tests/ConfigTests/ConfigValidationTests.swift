@@ -93,13 +93,14 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func wrongTypeNamesFileLineAndKey() throws {
-        let text = baseAuths + """
-            [workflows.events]
-            type = "import-events"
-            auth = "files"
-            remote_dir = "/download"
-            stable_seconds = "30"
-            """
+        let text =
+            baseAuths + """
+                [workflows.events]
+                type = "import-events"
+                auth = "files"
+                remote_dir = "/download"
+                stable_seconds = "30"
+                """
         let found = try problems(text)
         #expect(found.count == 1)
         let wrong = try problem(found, key: "workflows.events.stable_seconds")
@@ -111,13 +112,14 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func unknownKeySuggestsTheKnownOne() throws {
-        let text = baseAuths + """
-            [workflows.events]
-            type = "import-events"
-            auth = "files"
-            remote_dir = "/download"
-            stable_secnds = 5
-            """
+        let text =
+            baseAuths + """
+                [workflows.events]
+                type = "import-events"
+                auth = "files"
+                remote_dir = "/download"
+                stable_secnds = 5
+                """
         let unknown = try problem(try problems(text), key: "workflows.events.stable_secnds")
         #expect(unknown.code == .unknownKey)
         #expect(unknown.line == 17)
@@ -177,14 +179,15 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
 
     @Test func thirtyFieldsAreRefused() throws {
         let fields = (1...30).map { "\"field_\($0)\"" }.joined(separator: ", ")
-        let text = baseAuths + """
-            [workflows.news]
-            type = "export-users"
-            auth = "rest"
-            list = "L"
-            source = { type = "file", path = "a.ndjson" }
-            additional_fields = [\(fields)]
-            """
+        let text =
+            baseAuths + """
+                [workflows.news]
+                type = "export-users"
+                auth = "rest"
+                list = "L"
+                source = { type = "file", path = "a.ndjson" }
+                additional_fields = [\(fields)]
+                """
         let limit = try problem(try problems(text), key: "workflows.news.additional_fields")
         #expect(limit.code == .limitExceeded)
         #expect(limit.line == 18)
@@ -197,17 +200,18 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
 
     @Test func aThirtyOneCharacterNameIsRefused() throws {
         let long = String(repeating: "a", count: 31)
-        let text = baseAuths + """
-            [workflows.news]
-            type = "export-users"
-            auth = "rest"
-            list = "L"
-            source = { type = "file", path = "a.ndjson" }
-            audience_memberships = [
-              "ok",
-              "\(long)",
-            ]
-            """
+        let text =
+            baseAuths + """
+                [workflows.news]
+                type = "export-users"
+                auth = "rest"
+                list = "L"
+                source = { type = "file", path = "a.ndjson" }
+                audience_memberships = [
+                  "ok",
+                  "\(long)",
+                ]
+                """
         let limit = try problem(try problems(text), key: "workflows.news.audience_memberships[1]")
         #expect(limit.code == .limitExceeded)
         #expect(limit.line == 20)
@@ -219,14 +223,15 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func fieldNamesMustBeColumnNamesAndDistinct() throws {
-        let text = baseAuths + """
-            [workflows.welcome]
-            type = "export-campaign"
-            auth = "rest"
-            campaign = "C"
-            source = { type = "file", path = "a.csv" }
-            additional_fields = ["first name", "City", "city"]
-            """
+        let text =
+            baseAuths + """
+                [workflows.welcome]
+                type = "export-campaign"
+                auth = "rest"
+                campaign = "C"
+                source = { type = "file", path = "a.csv" }
+                additional_fields = ["first name", "City", "city"]
+                """
         let found = try problems(text)
         #expect(try problem(found, key: "workflows.welcome.additional_fields[0]").code == .invalidValue)
         #expect(try problem(found, key: "workflows.welcome.additional_fields[2]").code == .duplicateKey)
@@ -261,7 +266,8 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
 
     @Test func interactNeedsExactlyOneOfInstanceAndBaseURL() throws {
         let both = baseAuths.replacingOccurrences(
-            of: "base_url = \"http://127.0.0.1:8080\"", with: "base_url = \"http://127.0.0.1:8080\"\ninstance = \"interact2\"")
+            of: "base_url = \"http://127.0.0.1:8080\"",
+            with: "base_url = \"http://127.0.0.1:8080\"\ninstance = \"interact2\"")
         #expect(try problem(try problems(both), key: "auth.rest.base_url").code == .conflictingKeys)
         let badInstance = baseAuths.replacingOccurrences(
             of: "base_url = \"http://127.0.0.1:8080\"", with: "instance = \"interact7\"")
@@ -296,38 +302,40 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func workflowMustNameAnAuthOfTheRightType() throws {
-        let text = baseAuths + """
-            [workflows.events]
-            type = "import-events"
-            auth = "rest"
-            remote_dir = "/download"
-            """
+        let text =
+            baseAuths + """
+                [workflows.events]
+                type = "import-events"
+                auth = "rest"
+                remote_dir = "/download"
+                """
         let wrong = try problem(try problems(text), key: "workflows.events.auth")
         #expect(wrong.code == .unknownAuth)
         #expect(wrong.message.contains("needs \"sftp\""))
     }
 
     @Test func importEventsOptions() throws {
-        let text = baseAuths + """
-            [workflows.events]
-            type = "import-events"
-            auth = "files"
-            remote_dir = "/download"
-            ready_suffix = ".ready"
-            stable_seconds = 0
-            after_import = "move:/archive"
-            delimiter = "\\t"
-            encoding = "windows-1252"
-            source_timezone = "+02:00"
-            stream = "events_eu"
-            max_reject_ratio = 0.25
+        let text =
+            baseAuths + """
+                [workflows.events]
+                type = "import-events"
+                auth = "files"
+                remote_dir = "/download"
+                ready_suffix = ".ready"
+                stable_seconds = 0
+                after_import = "move:/archive"
+                delimiter = "\\t"
+                encoding = "windows-1252"
+                source_timezone = "+02:00"
+                stream = "events_eu"
+                max_reject_ratio = 0.25
 
-            [workflows.events.sink]
-            type = "http"
-            url = "https://collector.example/ingest"
-            api_key_file = "secrets/collector.key"
-            batch_size = 500
-            """
+                [workflows.events.sink]
+                type = "http"
+                url = "https://collector.example/ingest"
+                api_key_file = "secrets/collector.key"
+                batch_size = 500
+                """
         let events = try #require(try load(text).workflow(named: "events").importEvents)
         #expect(events.readySuffix == ".ready")
         #expect(events.stableSeconds == 0)
@@ -356,13 +364,14 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
         ("stable_seconds = 1.5", "stable_seconds"),
     ])
     func importEventsBadValues(line: String, key: String) throws {
-        let text = baseAuths + """
-            [workflows.events]
-            type = "import-events"
-            auth = "files"
-            remote_dir = "/download"
-            \(line)
-            """
+        let text =
+            baseAuths + """
+                [workflows.events]
+                type = "import-events"
+                auth = "files"
+                remote_dir = "/download"
+                \(line)
+                """
         let found = try problem(try problems(text), key: "workflows.events.\(key)")
         #expect(found.line == 17)
     }
@@ -378,27 +387,28 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func exportUsersOptionsAndFileFormats() throws {
-        let text = baseAuths + """
-            [workflows.news]
-            type = "export-users"
-            auth = "rest"
-            list = "L"
-            source = { type = "file", path = "/data/snap.jsonl.gz" }
-            email_field = "mail"
-            existing_users = false
-            on_exit = "flag"
-            max_exit_ratio = 1
-            overwrite_with_empty = true
-            time_based = true
-            user_fields_pet = "UF"
-            segments_pet = "SEG"
-            default_permission_status = "OPTIN"
-            update_on_match = "NO_UPDATE"
-            insert_on_no_match = false
-            memory_budget_mb = 128
-            rate_limit_per_minute = 600
-            concurrency = 8
-            """
+        let text =
+            baseAuths + """
+                [workflows.news]
+                type = "export-users"
+                auth = "rest"
+                list = "L"
+                source = { type = "file", path = "/data/snap.jsonl.gz" }
+                email_field = "mail"
+                existing_users = false
+                on_exit = "flag"
+                max_exit_ratio = 1
+                overwrite_with_empty = true
+                time_based = true
+                user_fields_pet = "UF"
+                segments_pet = "SEG"
+                default_permission_status = "OPTIN"
+                update_on_match = "NO_UPDATE"
+                insert_on_no_match = false
+                memory_budget_mb = 128
+                rate_limit_per_minute = 600
+                concurrency = 8
+                """
         let users = try #require(try load(text).workflow(named: "news").exportUsers)
         #expect(users.source == .file(path: "/data/snap.jsonl.gz", format: .ndjson, gzip: true))
         #expect(users.emailField == "mail")
@@ -416,13 +426,14 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func sourceFormatMustBeKnown() throws {
-        let text = baseAuths + """
-            [workflows.news]
-            type = "export-users"
-            auth = "rest"
-            list = "L"
-            source = { type = "file", path = "snapshot.txt" }
-            """
+        let text =
+            baseAuths + """
+                [workflows.news]
+                type = "export-users"
+                auth = "rest"
+                list = "L"
+                source = { type = "file", path = "snapshot.txt" }
+                """
         #expect(try problem(try problems(text), key: "workflows.news.source.path").code == .invalidValue)
         let explicit = text.replacingOccurrences(of: "\"snapshot.txt\"", with: "\"snapshot.txt\", format = \"csv\"")
         #expect(
@@ -431,17 +442,18 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func exportCampaignOptions() throws {
-        let text = baseAuths + """
-            [workflows.welcome]
-            type = "export-campaign"
-            auth = "rest"
-            campaign = "WELCOME"
-            list = "MASTER"
-            source = { type = "sqlite", path = "w.sqlite", query_file = "q.sql" }
-            back_fill = true
-            time_based = true
-            rate_limit_per_minute = 100
-            """
+        let text =
+            baseAuths + """
+                [workflows.welcome]
+                type = "export-campaign"
+                auth = "rest"
+                campaign = "WELCOME"
+                list = "MASTER"
+                source = { type = "sqlite", path = "w.sqlite", query_file = "q.sql" }
+                back_fill = true
+                time_based = true
+                rate_limit_per_minute = 100
+                """
         let campaign = try #require(try load(text).workflow(named: "welcome").exportCampaign)
         #expect(campaign.list == "MASTER")
         #expect(campaign.backFill && campaign.timeBased)
@@ -451,13 +463,14 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func workflowNamesMustBeFolderNames() throws {
-        let text = baseAuths + """
-            [workflows."../escape"]
-            type = "export-campaign"
-            auth = "rest"
-            campaign = "C"
-            source = { type = "file", path = "a.csv" }
-            """
+        let text =
+            baseAuths + """
+                [workflows."../escape"]
+                type = "export-campaign"
+                auth = "rest"
+                campaign = "C"
+                source = { type = "file", path = "a.csv" }
+                """
         let bad = try problem(try problems(text), key: "workflows.../escape")
         #expect(bad.code == .invalidValue)
     }
@@ -470,7 +483,8 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
     }
 
     @Test func bothEnvAndFileForOneSecret() throws {
-        let text = baseAuths.replacingOccurrences(of: "password_env = \"PW\"", with: "password_env = \"PW\"\npassword_file = \"pw\"")
+        let text = baseAuths.replacingOccurrences(
+            of: "password_env = \"PW\"", with: "password_env = \"PW\"\npassword_file = \"pw\"")
         #expect(try problem(try problems(text), key: "auth.rest.password_file").code == .conflictingKeys)
     }
 }
