@@ -29,12 +29,21 @@ public struct InteractAuthConfig: Sendable, Equatable {
     /// A login URL of its own (`base_url = "http://127.0.0.1:8080"` for a test server); nil when
     /// `instance` is set. Validated to be http(s) with a host, without a trailing slash.
     public var baseURL: String?
+    /// `connect_timeout_seconds`, default 15.
+    public var connectTimeoutSeconds: Int
+    /// `request_timeout_seconds`, default 120: the longest a whole request may take.
+    public var requestTimeoutSeconds: Int
 
-    public init(username: String, password: SecretRef, instance: Instance?, baseURL: String?) {
+    public init(
+        username: String, password: SecretRef, instance: Instance?, baseURL: String?, connectTimeoutSeconds: Int = 15,
+        requestTimeoutSeconds: Int = 120
+    ) {
         self.username = username
         self.password = password
         self.instance = instance
         self.baseURL = baseURL
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.requestTimeoutSeconds = requestTimeoutSeconds
     }
 }
 

@@ -33,11 +33,18 @@ enum AuthValidation {
                 .conflictingKeys, auth.has("instance") ? "base_url" : "instance",
                 "give exactly one of instance (interact2, interact5, interact8, interact9) and base_url")
         }
+        let connectTimeout =
+            auth.has("connect_timeout_seconds") ? auth.integer("connect_timeout_seconds", in: 1...600) : 15
+        let requestTimeout =
+            auth.has("request_timeout_seconds") ? auth.integer("request_timeout_seconds", in: 1...3600) : 120
         auth.finish()
-        guard let username, let password, instance != nil || baseURL.map(isHTTPURL) == true else { return nil }
+        guard let username, let password, let connectTimeout, let requestTimeout,
+            instance != nil || baseURL.map(isHTTPURL) == true
+        else { return nil }
         return InteractAuthConfig(
             username: username, password: password, instance: instance,
-            baseURL: baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 })
+            baseURL: baseURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
+            connectTimeoutSeconds: connectTimeout, requestTimeoutSeconds: requestTimeout)
     }
 
     private static func sftp(_ auth: TableReader) -> SFTPAuthConfig? {

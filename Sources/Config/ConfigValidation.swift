@@ -161,6 +161,13 @@ final class TableReader {
     func secret(_ name: String, required: Bool) -> SecretRef? {
         let environment = string(name + "_env")
         let file = path(name + "_file")
+        if let environment, !Self.isEnvironmentName(environment) {
+            // Not quoted: a user who wrote the secret itself here must not see it echoed.
+            problem(
+                .invalidValue, name + "_env", "is not an environment variable name (letters, digits and '_')",
+                remedy: "\(name)_env names the variable that holds the secret, not the secret itself")
+            return nil
+        }
         switch (environment, file) {
         case (let variable?, nil):
             return .environment(variable)
@@ -174,6 +181,13 @@ final class TableReader {
                 missing(name + "_env", "set \(name)_env (an environment variable) or \(name)_file (a file)")
             }
             return nil
+        }
+    }
+
+    static func isEnvironmentName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_")
         }
     }
 

@@ -487,4 +487,26 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
             of: "password_env = \"PW\"", with: "password_env = \"PW\"\npassword_file = \"pw\"")
         #expect(try problem(try problems(text), key: "auth.rest.password_file").code == .conflictingKeys)
     }
+
+    @Test func secretWrittenIntoAnEnvKeyIsNotEchoed() throws {
+        let text = baseAuths.replacingOccurrences(of: "password_env = \"PW\"", with: "password_env = \"hunter2!x\"")
+        let error = try #require(throws: ConfigError.self) { try load(text) }
+        #expect(error.codes == [.invalidValue])
+        #expect(error.problems[0].key == "auth.rest.password_env")
+        #expect(!error.description.contains("hunter2"))
+    }
+
+    @Test func interactTimeouts() throws {
+        let config = try load(
+            baseAuths + "[auth.other]\ntype = \"interact\"\nusername = \"u\"\npassword_env = \"P\"\n"
+                + "instance = \"interact9\"\nconnect_timeout_seconds = 5\nrequest_timeout_seconds = 30\n")
+        guard case .interact(let rest)? = config.auths["rest"], case .interact(let other)? = config.auths["other"]
+        else {
+            Issue.record("expected two interact auths")
+            return
+        }
+        #expect(rest.connectTimeoutSeconds == 15 && rest.requestTimeoutSeconds == 120)
+        #expect(other.connectTimeoutSeconds == 5 && other.requestTimeoutSeconds == 30)
+        #expect(other.instance == .interact9)
+    }
 }
