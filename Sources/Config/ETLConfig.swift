@@ -27,7 +27,7 @@ public struct ETLConfig: Sendable, Equatable {
 
     /// The workflow called `name`.
     /// - Throws: `ConfigError` `.unknownWorkflow`, listing the workflows the file defines.
-    public func workflow(named name: String) throws -> WorkflowConfig {
+    public func workflow(named name: String) throws(ConfigError) -> WorkflowConfig {
         if let workflow = workflows[name] { return workflow }
         let known = workflows.keys.sorted()
         throw ConfigError(
@@ -58,6 +58,28 @@ public struct ETLConfig: Sendable, Equatable {
             }
         }
         return found.sorted { $0.key < $1.key }
+    }
+
+    /// Resolves every secret of the config, reporting every one that is missing at once (each problem names
+    /// the config file and the secret's key, never a value).
+    /// - Returns: the values by dotted key, for the logger's redactor and for the modules that use them.
+    public func resolveSecrets(environment: [String: String]) throws(ConfigError) -> [String: String] {
+        var values: [String: String] = [:]
+        var problems: [ConfigError.Problem] = []
+        for (key, secret) in namedSecretRefs {
+            do {
+                values[key] = try secret.resolve(environment: environment)
+            } catch {
+                for var problem in error.problems {
+                    problem.message = "\(problem.file): \(problem.message)"
+                    problem.file = path
+                    problem.key = key
+                    problems.append(problem)
+                }
+            }
+        }
+        if !problems.isEmpty { throw ConfigError(problems: problems) }
+        return values
     }
 
     /// Every secret the config refers to (see `namedSecretRefs`).

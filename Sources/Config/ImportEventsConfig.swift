@@ -104,4 +104,11 @@ public struct HTTPSinkConfig: Sendable, Equatable {
     public var header: String
     /// `batch_size`, default 1000 events per POST (1…100000).
     public var batchSize: Int
+
+    public init(url: String, apiKey: SecretRef, header: String = "X-API-Key", batchSize: Int = 1000) {
+        self.url = url
+        self.apiKey = apiKey
+        self.header = header
+        self.batchSize = batchSize
+    }
 }

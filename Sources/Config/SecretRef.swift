@@ -16,13 +16,15 @@ public enum SecretRef: Sendable, Equatable, Hashable {
     /// - Throws: `ConfigError` `.missingSecret` naming the variable or file (never a value) when the
     ///   variable is unset or empty, or the file is missing or empty; `.unreadable` when the file exists
     ///   but cannot be read or is not UTF-8.
-    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError)
+        -> String
+    {
         switch self {
         case .environment(let name):
             guard let value = environment[name], !value.isEmpty else {
                 throw ConfigError(
-                    .missingSecret, file: "environment", line: nil, key: nil,
-                    message: "the environment variable \(name) named in the config is not set or is empty",
+                    .missingSecret, file: "environment variable \(name)", line: nil, key: nil,
+                    message: "is not set or is empty, but the config takes a secret from it",
                     remedy: "export \(name) before running, or use a *_file key")
             }
             return value

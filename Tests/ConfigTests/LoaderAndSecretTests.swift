@@ -111,4 +111,22 @@ import Testing
         let config = try ConfigLoader.parse(text: text, path: "/srv/etl/etl.toml")
         #expect(config.secretRefs == [.file("/srv/etl/secrets/pw")])
     }
+
+    @Test func resolveSecretsNamesEveryMissingOneWithItsKey() throws {
+        let config = try ConfigLoader.parse(text: designExample, path: "/srv/etl.toml")
+        let error = try #require(throws: ConfigError.self) {
+            try config.resolveSecrets(environment: ["PGP_PASSPHRASE": "pgp-value"])
+        }
+        #expect(error.codes == [.missingSecret])
+        #expect(error.problems[0].key == "auth.interact.password")
+        #expect(
+            error.description
+                == "/srv/etl.toml: key 'auth.interact.password': environment variable RESPONSYS_PASSWORD: is not set or "
+                + "is empty, but the config takes a secret from it (export RESPONSYS_PASSWORD before running, or use a "
+                + "*_file key)")
+        #expect(!error.description.contains("pgp-value"))
+
+        let values = try config.resolveSecrets(environment: ["PGP_PASSPHRASE": "a", "RESPONSYS_PASSWORD": "b"])
+        #expect(values == ["auth.files.pgp_passphrase": "a", "auth.interact.password": "b"])
+    }
 }
