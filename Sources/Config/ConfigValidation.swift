@@ -25,10 +25,18 @@ final class Diagnostics {
             }.map(\.element))
     }
 
-    /// `path` made absolute against the config file's folder.
+    /// `path` made absolute: `~/…` against the home folder, a relative path against the config file's folder;
+    /// `.` and `..` components removed.
     func resolve(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        return (folder as NSString).appendingPathComponent(path)
+        let absolute: String
+        if path.hasPrefix("/") {
+            absolute = path
+        } else if path == "~" || path.hasPrefix("~/") {
+            absolute = NSHomeDirectory() + path.dropFirst()
+        } else {
+            absolute = (folder as NSString).appendingPathComponent(path)
+        }
+        return (absolute as NSString).standardizingPath
     }
 }
 

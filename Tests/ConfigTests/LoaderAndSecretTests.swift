@@ -30,6 +30,10 @@ import Testing
         #expect(config.stagingDir == (cwd as NSString).appendingPathComponent("conf/s"))
         let absolute = try ConfigLoader.parse(text: "[staging]\ndir = \"/var/staging\"", path: "/a/b.toml")
         #expect(absolute.stagingDir == "/var/staging")
+        let dotted = try ConfigLoader.parse(text: "[staging]\ndir = \"./x/../staging\"", path: "/a/b.toml")
+        #expect(dotted.stagingDir == "/a/staging")
+        let home = try ConfigLoader.parse(text: "[staging]\ndir = \"~/staging\"", path: "/a/b.toml")
+        #expect(home.stagingDir == NSHomeDirectory() + "/staging")
     }
 
     @Test func syntaxErrorsCarryTheFileAndLine() throws {
