@@ -17,8 +17,11 @@ public struct ConfigError: DiagnosedError, Equatable {
         case unsupported
         /// A key defined twice, or a table header repeated.
         case duplicateKey
+        /// A value of the wrong TOML type (a string where an integer belongs).
         case wrongType
+        /// A key the configuration does not know (often a misspelling: the remedy suggests the known key).
         case unknownKey
+        /// A required key is absent.
         case missingKey
         /// A value of the right type that is not allowed (a bad choice, a bad fingerprint, out of range).
         case invalidValue

@@ -1,7 +1,8 @@
 /// The validated configuration of responsys-etl.
 ///
 /// Every local path in it is absolute: a relative path in the file is resolved against the folder of the
-/// config file (not the working directory), so a scheduler can start the tool from anywhere.
+/// config file (not the working directory), so a scheduler can start the tool from anywhere; `~/…` is
+/// resolved against the home folder.
 public struct ETLConfig: Sendable, Equatable {
     /// The config file's absolute path.
     public var path: String
