@@ -217,7 +217,7 @@ final class TableReader {
 
     /// "did you mean …" for a misspelt key, when a known key is close.
     private static func suggestion(_ name: String, among known: Set<String>) -> String? {
-        let close = known.filter { editDistance($0, name) <= 2 }.sorted()
+        let close = known.filter { !SecretNames.looksSecret($0) && editDistance($0, name) <= 2 }.sorted()
         return close.first.map { "did you mean '\($0)'?" }
     }
 

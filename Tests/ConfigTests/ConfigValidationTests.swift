@@ -126,6 +126,13 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
         #expect(unknown.remedy == "did you mean 'stable_seconds'?")
     }
 
+    @Test func misspeltSecretKeySuggestsTheEnvKey() throws {
+        let text = baseAuths.replacingOccurrences(of: "password_env = \"PW\"", with: "pasword_env = \"PW\"")
+        let unknown = try problem(try problems(text), key: "auth.rest.pasword_env")
+        #expect(unknown.code == .unknownKey)
+        #expect(unknown.remedy == "did you mean 'password_env'?")
+    }
+
     @Test func unknownTopLevelTable() throws {
         let unknown = try problem(try problems("[logging]\nlevel = \"debug\""), key: "logging")
         #expect(unknown.code == .unknownKey)
