@@ -86,7 +86,9 @@ public enum ArgumentParser {
         }
         if invocation.helpRequested { return invocation }
         guard positionals.count <= spec.arguments.count else {
-            throw usage("too many arguments for '\(spec.name)': \(positionals.dropFirst(spec.arguments.count).joined(separator: " "))")
+            throw usage(
+                "too many arguments for '\(spec.name)': \(positionals.dropFirst(spec.arguments.count).joined(separator: " "))"
+            )
         }
         for (position, name) in spec.arguments.enumerated() {
             if position < positionals.count {

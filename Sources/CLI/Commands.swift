@@ -110,7 +110,8 @@ struct Commands {
             }
             run = latest
         }
-        let options = StageOptions(force: invocation.flag("--force"), resendUnknown: invocation.flag("--resend-unknown"))
+        let options = StageOptions(
+            force: invocation.flag("--force"), resendUnknown: invocation.flag("--resend-unknown"))
         let runner = StageRunner(area: area, stages: stages, logger: logger.with(["workflow": workflow.name]))
         let status = try runner.runOne(stageName, of: run, force: options.force, options: options)
         Output.write(RunSummary.text(for: run, dryRun: false))
@@ -156,8 +157,9 @@ struct Commands {
             }
             defer { lock.release() }
             let removed = try area.clean(finishedBefore: cutoff)
-            Output.write("\(workflow.name): removed \(removed.count) runs\(removed.isEmpty ? "" : ": ")"
-                + removed.map(\.text).joined(separator: " ") + "\n")
+            Output.write(
+                "\(workflow.name): removed \(removed.count) runs\(removed.isEmpty ? "" : ": ")"
+                    + removed.map(\.text).joined(separator: " ") + "\n")
         }
         return status
     }

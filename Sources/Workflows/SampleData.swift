@@ -33,7 +33,8 @@ public struct SampleData {
             let lastName = last[index % last.count]
             return User(
                 riid: 70_000_100 + index,
-                email: "\(firstName.lowercased().folding(options: .diacriticInsensitive, locale: nil)).\(lastName.lowercased().folding(options: .diacriticInsensitive, locale: nil))\(index)@example.org",
+                email:
+                    "\(firstName.lowercased().folding(options: .diacriticInsensitive, locale: nil)).\(lastName.lowercased().folding(options: .diacriticInsensitive, locale: nil))\(index)@example.org",
                 firstName: firstName, lastName: lastName, city: cities[index % cities.count],
                 customerID: "cust-\(1000 + index)", highValue: index % 3 == 0)
         }
@@ -51,14 +52,18 @@ public struct SampleData {
         try Files.makeDirectory(folder)
         var written = Written()
         let stamp = fileStamp(now.addingTimeInterval(-3600))
-        let prefix = ["EVENT_TYPE_ID", "ACCOUNT_ID", "LIST_ID", "RIID", "CUSTOMER_ID", "EVENT_CAPTURED_DT",
-            "EVENT_STORED_DT", "CAMPAIGN_ID", "LAUNCH_ID"]
+        let prefix = [
+            "EVENT_TYPE_ID", "ACCOUNT_ID", "LIST_ID", "RIID", "CUSTOMER_ID", "EVENT_CAPTURED_DT",
+            "EVENT_STORED_DT", "CAMPAIGN_ID", "LAUNCH_ID",
+        ]
 
         func rows(_ account: Int, _ typeID: Int, _ users: ArraySlice<User>, extra: (User) -> [String]) -> [[String]] {
             users.enumerated().map { offset, user in
                 let captured = now.addingTimeInterval(-Double(offset + 1) * 7_200)
-                return [String(typeID), String(account), "55501", String(user.riid), user.customerID,
-                    responsysTime(captured), responsysTime(captured.addingTimeInterval(31)), "9911", "440022"]
+                return [
+                    String(typeID), String(account), "55501", String(user.riid), user.customerID,
+                    responsysTime(captured), responsysTime(captured.addingTimeInterval(31)), "9911", "440022",
+                ]
                     + extra(user)
             }
         }
@@ -89,9 +94,10 @@ public struct SampleData {
         var optOut = rows(5678, 8, users.suffix(5)) { [$0.email, "H", "WEB", "unsubscribe link"] }
         optOut[1][5] = "31-Foo-2026 99:00:00"
         optOut[3][3] = "not-a-number"
-        written.expectedEvents += try writeFile(
-            "5678_OPT_OUT_\(stamp).txt", header: prefix + ["EMAIL", "EMAIL_FORMAT", "SOURCE", "REASON"],
-            rows: optOut, into: &written) - 2
+        written.expectedEvents +=
+            try writeFile(
+                "5678_OPT_OUT_\(stamp).txt", header: prefix + ["EMAIL", "EMAIL_FORMAT", "SOURCE", "REASON"],
+                rows: optOut, into: &written) - 2
         written.expectedRejects += 2
         // An SMS CLICK file for account 5678, still "being written": the demo withholds its ready file.
         _ = try writeFile(
@@ -106,8 +112,11 @@ public struct SampleData {
         var text = "email,first_name,last_name,city,customer_id,high_value,signed_up_at\n"
         for (index, user) in SampleData.users.enumerated() {
             let signedUp = Timestamp.iso8601(now.addingTimeInterval(-Double(index) * 86_400 * 2))
-            text += [user.email, user.firstName, user.lastName, user.city, user.customerID, user.highValue ? "1" : "0",
-                signedUp].map(csvField(",")).joined(separator: ",") + "\n"
+            text +=
+                [
+                    user.email, user.firstName, user.lastName, user.city, user.customerID, user.highValue ? "1" : "0",
+                    signedUp,
+                ].map(csvField(",")).joined(separator: ",") + "\n"
         }
         try Files.writeAtomically(Data(text.utf8), to: folder + "/users.csv")
         written.files.append("users.csv")

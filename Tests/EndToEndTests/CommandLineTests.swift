@@ -1,7 +1,7 @@
 import Core
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The command line as a user meets it: the built executable, real config files, real exit statuses.
 @Suite struct CommandLineTests {
@@ -52,7 +52,8 @@ import TestSupport
     }
 
     @Test func aWrongTypeIsReportedWithFileLineAndKey() throws {
-        try folder.write("bad.toml", Fixtures.config(replacing: "stable_seconds = 5", with: "stable_seconds = \"soon\""))
+        try folder.write(
+            "bad.toml", Fixtures.config(replacing: "stable_seconds = 5", with: "stable_seconds = \"soon\""))
         let result = try tool(["--config", "bad.toml", "check"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("bad.toml:"))
