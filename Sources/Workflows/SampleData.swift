@@ -31,10 +31,9 @@ public struct SampleData {
         return (0..<24).map { index in
             let firstName = first[index % first.count]
             let lastName = last[index % last.count]
+            let plain = { (name: String) in name.lowercased().folding(options: .diacriticInsensitive, locale: nil) }
             return User(
-                riid: 70_000_100 + index,
-                email:
-                    "\(firstName.lowercased().folding(options: .diacriticInsensitive, locale: nil)).\(lastName.lowercased().folding(options: .diacriticInsensitive, locale: nil))\(index)@example.org",
+                riid: 70_000_100 + index, email: "\(plain(firstName)).\(plain(lastName))\(index)@example.org",
                 firstName: firstName, lastName: lastName, city: cities[index % cities.count],
                 customerID: "cust-\(1000 + index)", highValue: index % 3 == 0)
         }
