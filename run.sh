@@ -53,8 +53,9 @@ run_tests() {
     # Tests start their own sshd and fake-responsys on 127.0.0.1; they find the built executables here.
     local status=0
     RETL_BIN_DIR="$(swift build --show-bin-path)" swift test >.build/test.log 2>&1 || status=$?
-    grep -E '^(✘|.*error:|.*Fatal error)' .build/test.log | head -40 >&2 || true
-    grep -E '^[✔✘] Test run' .build/test.log >&2 || tail -40 .build/test.log >&2
+    # Failures first (byte patterns, so any locale matches them), then the summary line.
+    grep -E '✘|error:|Fatal error' .build/test.log | head -60 >&2 || true
+    grep -E 'Test run with [0-9]+ tests?' .build/test.log >&2 || tail -40 .build/test.log >&2
     if [ "$status" -ne 0 ]; then
         log "tests failed (exit $status)"
         return "$status"

@@ -6,8 +6,8 @@ import Staging
 public enum WorkflowCatalog {
     public static func stages(for workflow: WorkflowConfig, in environment: WorkflowEnvironment) throws -> [any Stage] {
         switch workflow.settings {
-        case .importEvents:
-            throw notBuiltYet(workflow, issue: 3)
+        case .importEvents(let settings):
+            return try ImportEventsWorkflow.stages(workflow, settings, in: environment)
         case .exportUsers:
             throw notBuiltYet(workflow, issue: 7)
         case .exportCampaign:
@@ -17,7 +17,12 @@ public enum WorkflowCatalog {
 
     /// What `check` reports for a workflow after validating its config: one line per peer reached.
     public static func check(_ workflow: WorkflowConfig, in environment: WorkflowEnvironment) throws -> [String] {
-        ["config valid"]
+        switch workflow.settings {
+        case .importEvents(let settings):
+            return try ImportEventsWorkflow.check(workflow, settings, in: environment)
+        case .exportUsers, .exportCampaign:
+            return ["config valid"]
+        }
     }
 
     private static func notBuiltYet(_ workflow: WorkflowConfig, issue: Int) -> ETLError {
