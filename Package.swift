@@ -23,12 +23,14 @@ let package = Package(
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CSQLite3", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        // SHA-256 for the event transform (event ids and output digests at hardware speed).
+        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
 
         // One library per concern.
         .target(name: "Core"),
         .target(name: "Config", dependencies: ["Core"]),
         .target(name: "Staging", dependencies: ["Core"]),
-        .target(name: "Records", dependencies: ["Core"]),
+        .target(name: "Records", dependencies: ["Core", "CCrypto"]),
         .target(name: "Warehouse", dependencies: ["Core", "Records", "CSQLite3"]),
         .target(name: "SFTP", dependencies: ["Core", "CLibSSH2"]),
         .target(name: "PGP", dependencies: ["Core", "CGPGME"]),
@@ -47,6 +49,8 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // bench/transform.sh runs the import-events transform through this (release build).
+        .executableTarget(name: "transform-bench", dependencies: ["Core", "Records"], path: "bench/transform-bench"),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
