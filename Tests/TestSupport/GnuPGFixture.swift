@@ -33,7 +33,7 @@ public final class GnuPGFixture: @unchecked Sendable {
         try Data("auto-key-locate local\nno-auto-key-retrieve\n".utf8).write(
             to: URL(fileURLWithPath: home + "/gpg.conf"))
         try Data("allow-loopback-pinentry\n".utf8).write(to: URL(fileURLWithPath: home + "/gpg-agent.conf"))
-        GnuPGFixture.registerForShutdown(home)
+        GnuPGFixture.registerForShutdown(home, removing: folder.path)
     }
 
     deinit { stopAgent() }
@@ -141,12 +141,15 @@ public final class GnuPGFixture: @unchecked Sendable {
     // MARK: - Stopping agents when the test process ends
 
     nonisolated(unsafe) private static var homes: [String] = []
+    nonisolated(unsafe) private static var foldersToRemove: [String] = []
     private static let lock = NSLock()
     nonisolated(unsafe) private static var registered = false
 
-    private static func registerForShutdown(_ home: String) {
+    /// Static fixtures never deinitialise, so their agents are stopped and folders removed at exit.
+    private static func registerForShutdown(_ home: String, removing folder: String? = nil) {
         lock.withLock {
             homes.append(home)
+            if let folder { foldersToRemove.append(folder) }
             if !registered {
                 registered = true
                 atexit { GnuPGFixture.stopAllAgents() }
@@ -156,8 +159,13 @@ public final class GnuPGFixture: @unchecked Sendable {
 
     /// Stops every agent a fixture (or a test's own GnuPG home passed to `trackHome`) started.
     public static func stopAllAgents() {
-        let all = lock.withLock { homes }
-        for home in all { _ = try? run("gpgconf", ["--homedir", home, "--kill", "gpg-agent"]) }
+        let (all, folders) = lock.withLock { (homes, foldersToRemove) }
+        for home in all where Files.isDirectory(home) {
+            _ = try? run("gpgconf", ["--homedir", home, "--kill", "gpg-agent"])
+        }
+        if ProcessInfo.processInfo.environment["RETL_KEEP_TEST_FILES"] == nil {
+            for folder in folders { try? FileManager.default.removeItem(atPath: folder) }
+        }
     }
 
     /// Registers another GnuPG home (one made by the code under test) whose agent must stop at exit.
