@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "Warehouse", dependencies: ["Core", "Records", "CSQLite3"]),
         .target(name: "SFTP", dependencies: ["Core", "CLibSSH2"]),
         .target(name: "PGP", dependencies: ["Core", "CGPGME"]),
-        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib"]),
+        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib", "PGP"]),
         .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
         .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
         .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
