@@ -7,8 +7,7 @@ do {
     let configuration = try FakeResponsysConfiguration.parse(Array(CommandLine.arguments.dropFirst()))
     let server = FakeResponsysServer(configuration)
     let port = try server.start()
-    print(port)
-    fflush(stdout)
+    FileHandle.standardOutput.write(Data("\(port)\n".utf8))
     while true { sleep(3600) }
 } catch {
     FileHandle.standardError.write(Data("fake-responsys: \(error)\n".utf8))
