@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // Drives the Responsys client against fake-responsys for bench/ratelimit.sh.
+        .executableTarget(name: "ratelimit-bench", dependencies: ["Core", "HTTP", "Responsys"]),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),

@@ -72,6 +72,7 @@ import Testing
         retry.tokenMaxAge = 0  // every call finds its token too old
         var limits = ResponsysLimits()
         limits.discoverFromServer = false
+        limits.perMinute = [.login: 600]  // the assumed 10 logins a minute would space them 6 s apart
         let client = try fake.client(limits: limits, retry: retry)
         for index in 0..<3 {
             _ = try client.mergeListMembers(list: "MASTER_LIST", body: listBody([["m\(index)@example.org", "c"]]))
