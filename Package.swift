@@ -51,6 +51,8 @@ let package = Package(
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
         // bench/transform.sh runs the import-events transform through this (release build).
         .executableTarget(name: "transform-bench", dependencies: ["Core", "Records"], path: "bench/transform-bench"),
+        // Drives the Responsys client against fake-responsys for bench/ratelimit.sh.
+        .executableTarget(name: "ratelimit-bench", dependencies: ["Core", "HTTP", "Responsys"]),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
