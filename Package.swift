@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
         .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
         .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
-        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse"]),
+        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse", "CZlib"]),
         .target(
             name: "Workflows",
             dependencies: [

@@ -1,0 +1,336 @@
+import Core
+import Foundation
+
+/// What to read from each row of an audience source.
+public struct AudienceSnapshotOptions: Sendable, Equatable {
+    /// The column or key holding the email (`email_field`, default `email`).
+    public var emailField: String
+    /// `additional_fields`: columns copied into the member's fields (at most 29, checked by the config).
+    public var additionalFields: [String]
+    /// `audience_memberships`: the audiences tracked, each read from a column of its name, or else from
+    /// the row's `audiences` field.
+    public var audienceMemberships: [String]
+
+    public init(emailField: String = "email", additionalFields: [String] = [], audienceMemberships: [String] = []) {
+        self.emailField = emailField
+        self.additionalFields = additionalFields
+        self.audienceMemberships = audienceMemberships
+    }
+}
+
+/// A source row that cannot become a member: its line (1-based; for CSV the line the record starts on)
+/// and why. Written to the extract stage's `rejects.ndjson`.
+public struct SnapshotReject: Sendable, Equatable {
+    public var line: Int
+    public var reason: String
+
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
+
+    /// `{"line":12,"reason":"…"}`
+    public var jsonLine: String { "{\"line\":\(line),\"reason\":\(JSONText.quote(reason))}" }
+}
+
+/// The format of a snapshot file.
+public enum SnapshotFileFormat: String, Sendable {
+    case csv, ndjson
+
+    /// From the name (`.csv`, `.tsv`, `.txt` → CSV; `.ndjson`, `.jsonl`, `.json` → NDJSON; a `.gz`
+    /// suffix is looked through), or nil when the name does not tell.
+    public static func guess(path: String) -> SnapshotFileFormat? {
+        var name = (path as NSString).lastPathComponent.lowercased()
+        if name.hasSuffix(".gz") { name = String(name.dropLast(3)) }
+        switch (name as NSString).pathExtension {
+        case "csv", "tsv", "txt": return .csv
+        case "ndjson", "jsonl", "json": return .ndjson
+        default: return nil
+        }
+    }
+}
+
+/// How many rows a read saw.
+public struct SnapshotReadCounts: Sendable, Equatable {
+    /// Rows read (blank NDJSON lines are not rows).
+    public var rows = 0
+    /// Rows sent to rejects.
+    public var rejected = 0
+}
+
+/// A row turned into member data, before it is a member: values by position in the options.
+struct ExtractedRow {
+    var email: String
+    /// By index in `additionalFields`; nil or "" when the row has no value.
+    var values: [String?]
+    /// By index in `audienceMemberships`.
+    var memberships: [Bool]
+}
+
+/// Reads an audience source — a CSV or NDJSON file (optionally gzip) or the rows of a SQLite query —
+/// into members: email trimmed and lower-cased, the configured fields, the configured audiences.
+/// A row with an invalid email (or an unreadable membership value) goes to `reject` with its line.
+/// Duplicates are not removed here: the external sort keeps the last row of each email.
+public struct AudienceSnapshotReader: Sendable {
+    public let options: AudienceSnapshotOptions
+
+    public init(options: AudienceSnapshotOptions) {
+        self.options = options
+    }
+
+    /// Reads a file, calling `member` for each valid row in file order and `reject` for each other row.
+    public func readFile(
+        _ path: String, format: SnapshotFileFormat? = nil,
+        member: (AudienceMember) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        try readFile(path, format: format, row: { try member(self.member(from: $0)) }, reject: reject)
+    }
+
+    func member(from row: ExtractedRow) -> AudienceMember {
+        var fields: [String: String] = [:]
+        for (index, name) in options.additionalFields.enumerated() {
+            if let value = row.values[index], !value.isEmpty { fields[name] = value }
+        }
+        var audiences: Set<String> = []
+        for (index, name) in options.audienceMemberships.enumerated() where row.memberships[index] {
+            audiences.insert(name)
+        }
+        return AudienceMember(email: row.email, fields: fields, audiences: audiences)
+    }
+
+    func readFile(
+        _ path: String, format: SnapshotFileFormat?,
+        row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        let lines = try LineReader(path: path)
+        let chosen = try format ?? SnapshotFileFormat.guess(path: path) ?? sniff(path)
+        switch chosen {
+        case .ndjson: return try readNDJSON(lines, path: path, row: row, reject: reject)
+        case .csv: return try readCSV(lines, path: path, row: row, reject: reject)
+        }
+    }
+
+    /// NDJSON when the first non-blank byte is `{`, CSV otherwise.
+    private func sniff(_ path: String) throws -> SnapshotFileFormat {
+        let lines = try LineReader(path: path, bufferSize: 1 << 16)
+        while let line = try lines.next() {
+            for byte in line where byte != 0x20 && byte != 0x09 {
+                return byte == UInt8(ascii: "{") ? .ndjson : .csv
+            }
+        }
+        return .ndjson
+    }
+
+    // MARK: Columns
+
+    /// What a source column or key means to the reader.
+    enum Slot: Equatable {
+        case email, field(Int), audience(Int), audienceList, ignored
+    }
+
+    func slot(for name: String) -> Slot {
+        func same(_ a: String, _ b: String) -> Bool { a == b || a.lowercased() == b.lowercased() }
+        if same(name, options.emailField) { return .email }
+        if let index = options.additionalFields.firstIndex(where: { same($0, name) }) { return .field(index) }
+        if let index = options.audienceMemberships.firstIndex(where: { same($0, name) }) { return .audience(index) }
+        if same(name, "audiences") { return .audienceList }
+        return .ignored
+    }
+
+    /// A value as read from a source, before interpretation.
+    enum SourceValue {
+        case text(String)
+        case bool(Bool)
+        case list([String])
+        case null
+        case unsupported(String)
+    }
+
+    /// Turns the slots and values of one row into member data, or the reason the row is rejected.
+    struct RowBuilder {
+        let options: AudienceSnapshotOptions
+        var email: SourceValue?
+        var values: [String?]
+        var memberships: [Bool?]
+        var list: SourceValue?
+        var problem: String?
+
+        init(options: AudienceSnapshotOptions) {
+            self.options = options
+            values = Array(repeating: nil, count: options.additionalFields.count)
+            memberships = Array(repeating: nil, count: options.audienceMemberships.count)
+        }
+
+        mutating func set(_ slot: Slot, _ value: SourceValue) {
+            switch slot {
+            case .email: email = value
+            case .field(let index):
+                switch value {
+                case .text(let text): values[index] = text
+                case .bool(let flag): values[index] = flag ? "true" : "false"
+                case .null: values[index] = nil
+                case .list, .unsupported:
+                    problem = problem ?? "field \(options.additionalFields[index]) holds a list or an object, not a value"
+                }
+            case .audience(let index):
+                switch value {
+                case .bool(let flag): memberships[index] = flag
+                case .null: memberships[index] = false
+                case .text(let text):
+                    switch text.trimmingSpaces.lowercased() {
+                    case "true", "1", "yes", "y", "t": memberships[index] = true
+                    case "false", "0", "no", "n", "f", "": memberships[index] = false
+                    default:
+                        problem =
+                            problem
+                            ?? "audience column \(options.audienceMemberships[index]) holds \(JSONText.quote(String(text.prefix(40)))); expected true/false, 1/0 or yes/no"
+                    }
+                case .list, .unsupported:
+                    problem =
+                        problem ?? "audience column \(options.audienceMemberships[index]) holds a list or an object"
+                }
+            case .audienceList: list = value
+            case .ignored: break
+            }
+        }
+
+        func build() -> Result<ExtractedRow, SnapshotRejectReason> {
+            if let problem { return .failure(SnapshotRejectReason(text: problem)) }
+            let rawEmail: String
+            switch email {
+            case .text(let text): rawEmail = text
+            case nil, .null: return .failure(SnapshotRejectReason(text: "the row has no \(options.emailField)"))
+            default: return .failure(SnapshotRejectReason(text: "\(options.emailField) is not a text value"))
+            }
+            let normalized: String
+            switch EmailAddress.normalize(rawEmail) {
+            case .success(let value): normalized = value
+            case .failure(let invalid): return .failure(SnapshotRejectReason(text: invalid.reason))
+            }
+            // Audiences without a column of their own come from the `audiences` field.
+            var listed: Set<String> = []
+            switch list {
+            case .list(let names): listed = Set(names.map { $0.trimmingSpaces.lowercased() })
+            case .text(let text):
+                listed = Set(text.split(separator: ";").map { String($0).trimmingSpaces.lowercased() })
+            case .unsupported: return .failure(SnapshotRejectReason(text: "the audiences field is not a list"))
+            default: break
+            }
+            var resolved: [Bool] = []
+            resolved.reserveCapacity(memberships.count)
+            for (index, name) in options.audienceMemberships.enumerated() {
+                resolved.append(memberships[index] ?? listed.contains(name.lowercased()))
+            }
+            return .success(ExtractedRow(email: normalized, values: values, memberships: resolved))
+        }
+    }
+
+    struct SnapshotRejectReason: Error {
+        var text: String
+    }
+
+    // MARK: NDJSON
+
+    private func readNDJSON(
+        _ lines: LineReader, path: String,
+        row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        var counts = SnapshotReadCounts()
+        var slots: [String: Slot] = [:]
+        while let line = try lines.next() {
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            counts.rows += 1
+            let lineNumber = lines.lineNumber
+            func refuse(_ reason: String) throws {
+                counts.rejected += 1
+                try reject(SnapshotReject(line: lineNumber, reason: reason))
+            }
+            let value: JSONValue
+            do {
+                value = try JSONParser.parse(line)
+            } catch {
+                try refuse("not JSON: \(error.reason) at byte \(error.offset + 1)")
+                continue
+            }
+            guard case .object(let pairs) = value else {
+                try refuse("the line is not a JSON object")
+                continue
+            }
+            var builder = RowBuilder(options: options)
+            for pair in pairs {
+                let slot: Slot
+                if let known = slots[pair.key] {
+                    slot = known
+                } else {
+                    slot = self.slot(for: pair.key)
+                    if slots.count < 4096 { slots[pair.key] = slot }
+                }
+                guard slot != .ignored else { continue }
+                builder.set(slot, sourceValue(pair.value))
+            }
+            switch builder.build() {
+            case .success(let extracted): try row(extracted)
+            case .failure(let reason): try refuse(reason.text)
+            }
+        }
+        return counts
+    }
+
+    private func sourceValue(_ value: JSONValue) -> SourceValue {
+        switch value {
+        case .string(let text), .number(let text): return .text(text)
+        case .bool(let flag): return .bool(flag)
+        case .null: return .null
+        case .array(let elements):
+            var names: [String] = []
+            for element in elements {
+                guard case .string(let name) = element else { return .unsupported("array") }
+                names.append(name)
+            }
+            return .list(names)
+        case .object: return .unsupported("object")
+        }
+    }
+
+    // MARK: CSV
+
+    private func readCSV(
+        _ lines: LineReader, path: String,
+        row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        var counts = SnapshotReadCounts()
+        let reader = SnapshotCSVReader(lines: lines, path: path)
+        guard let header = try reader.readHeader() else { return counts }
+        let slots = header.map { slot(for: $0) }
+        guard slots.contains(.email) else {
+            throw AudienceError(
+                .badSource, "\(path) has no column \(options.emailField)",
+                remedy: "set email_field to the name of the email column")
+        }
+        while let record = try reader.next() {
+            if record.fields.count == 1 && record.fields[0].isEmpty { continue }
+            counts.rows += 1
+            func refuse(_ reason: String) throws {
+                counts.rejected += 1
+                try reject(SnapshotReject(line: record.line, reason: reason))
+            }
+            guard record.validUTF8 else {
+                try refuse("the row is not valid UTF-8")
+                continue
+            }
+            guard record.fields.count == header.count else {
+                try refuse("the row has \(record.fields.count) columns, the header \(header.count)")
+                continue
+            }
+            var builder = RowBuilder(options: options)
+            for (index, slot) in slots.enumerated() where slot != .ignored {
+                builder.set(slot, .text(record.fields[index]))
+            }
+            switch builder.build() {
+            case .success(let extracted): try row(extracted)
+            case .failure(let reason): try refuse(reason.text)
+            }
+        }
+        return counts
+    }
+}
