@@ -31,4 +31,22 @@ public enum AudienceExtract {
         try rejects.commit()
         return ExtractSummary(read: read, snapshot: snapshot)
     }
+
+    /// Runs the audience query of a `sqlite` source into a sorted snapshot (see `fromFile`).
+    public static func fromSQLite(
+        databasePath: String, queryFile: String, now: Date, options: AudienceSnapshotOptions,
+        snapshotPath: String, rejectsPath: String, temporaryFolder: String,
+        memoryBudgetBytes: Int = defaultMemoryBudget
+    ) throws -> ExtractSummary {
+        let reader = AudienceSnapshotReader(options: options)
+        let encoder = SnapshotEncoder(options: options)
+        let sorter = try ExternalSorter(memoryBudgetBytes: memoryBudgetBytes, temporaryFolder: temporaryFolder)
+        let rejects = try ByteFileWriter(path: rejectsPath)
+        let read = try reader.readSQLite(
+            databasePath: databasePath, queryFile: queryFile, now: now,
+            row: { try sorter.add(row: $0, encoder: encoder) }, reject: { try rejects.write($0.jsonLine + "\n") })
+        let snapshot = try sorter.finish(to: snapshotPath)
+        try rejects.commit()
+        return ExtractSummary(read: read, snapshot: snapshot)
+    }
 }

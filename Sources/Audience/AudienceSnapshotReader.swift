@@ -1,5 +1,7 @@
 import Core
 import Foundation
+import Records
+import Warehouse
 
 /// What to read from each row of an audience source.
 public struct AudienceSnapshotOptions: Sendable, Equatable {
@@ -86,6 +88,71 @@ public struct AudienceSnapshotReader: Sendable {
         try readFile(path, format: format, row: { try member(self.member(from: $0)) }, reject: reject)
     }
 
+    /// Runs the SQL of `queryFile` against the SQLite database at `databasePath` (opened read-only) with
+    /// the run's `now` bound as `:now` (ISO 8601 text, e.g. `2026-12-04T15:00:00Z`) when the query uses
+    /// it. Column names play the part of CSV headers; a rejected row's `line` is its position in the
+    /// result (1-based).
+    public func readSQLite(
+        databasePath: String, queryFile: String, now: Date,
+        member: (AudienceMember) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        try readSQLite(
+            databasePath: databasePath, queryFile: queryFile, now: now, row: { try member(self.member(from: $0)) },
+            reject: reject)
+    }
+
+    func readSQLite(
+        databasePath: String, queryFile: String, now: Date,
+        row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        let sql: String
+        do {
+            sql = String(decoding: try Files.read(queryFile), as: UTF8.self)
+        } catch {
+            throw AudienceError(
+                .io, "cannot read the query file \(queryFile)", underlying: "\(error)",
+                remedy: "check query_file in the workflow's source")
+        }
+        guard Files.exists(databasePath) else {
+            throw AudienceError(
+                .io, "the SQLite database \(databasePath) does not exist", remedy: "check path in the workflow's source")
+        }
+        let database = try SQLiteDatabase(path: databasePath, options: .init(readOnly: true, writeAheadLog: false))
+        let statement = try database.prepare(sql)
+        if statement.parameterIndex(":now") != nil {
+            try statement.bind(Timestamp.iso8601(now), named: ":now")
+        }
+        let slots = statement.columnNames.map { slot(for: $0) }
+        guard slots.contains(.email) else {
+            throw AudienceError(
+                .badSource, "the query \(queryFile) returns no column \(options.emailField)",
+                remedy: "select the email as \(options.emailField), or set email_field")
+        }
+        var counts = SnapshotReadCounts()
+        while try statement.step() {
+            counts.rows += 1
+            var builder = RowBuilder(options: options)
+            for (index, slot) in slots.enumerated() where slot != .ignored {
+                let value: SourceValue
+                switch statement.value(at: Int32(index)) {
+                case .text(let text): value = .text(text)
+                case .integer(let number): value = .text(String(number))
+                case .real(let number): value = .text(String(number))
+                case .null: value = .null
+                case .blob: value = .unsupported("blob")
+                }
+                builder.set(slot, value)
+            }
+            switch builder.build() {
+            case .success(let extracted): try row(extracted)
+            case .failure(let reason):
+                counts.rejected += 1
+                try reject(SnapshotReject(line: counts.rows, reason: reason.text))
+            }
+        }
+        return counts
+    }
+
     func member(from row: ExtractedRow) -> AudienceMember {
         var fields: [String: String] = [:]
         for (index, name) in options.additionalFields.enumerated() {
@@ -102,11 +169,10 @@ public struct AudienceSnapshotReader: Sendable {
         _ path: String, format: SnapshotFileFormat?,
         row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
     ) throws -> SnapshotReadCounts {
-        let lines = try LineReader(path: path)
         let chosen = try format ?? SnapshotFileFormat.guess(path: path) ?? sniff(path)
         switch chosen {
-        case .ndjson: return try readNDJSON(lines, path: path, row: row, reject: reject)
-        case .csv: return try readCSV(lines, path: path, row: row, reject: reject)
+        case .ndjson: return try readNDJSON(try LineReader(path: path), path: path, row: row, reject: reject)
+        case .csv: return try readCSV(path, row: row, reject: reject)
         }
     }
 
@@ -295,36 +361,53 @@ public struct AudienceSnapshotReader: Sendable {
     // MARK: CSV
 
     private func readCSV(
-        _ lines: LineReader, path: String,
-        row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
+        _ path: String, row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
+    ) throws -> SnapshotReadCounts {
+        let feeder = path.hasSuffix(".gz") ? try GzipFeeder(path: path) : nil
+        var counts = SnapshotReadCounts()
+        do {
+            counts = try readCSV(
+                try feeder.map { try CSVReader(fileDescriptor: $0.readDescriptor, name: path, ownsDescriptor: true) }
+                    ?? CSVReader(path: path),
+                path: path, row: row, reject: reject)
+        } catch {
+            // The reader is released (its descriptor closed), so the feeder stops; the reader's error wins.
+            try? feeder?.finish()
+            throw error
+        }
+        try feeder?.finish()
+        return counts
+    }
+
+    private func readCSV(
+        _ reader: CSVReader, path: String, row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
     ) throws -> SnapshotReadCounts {
         var counts = SnapshotReadCounts()
-        let reader = SnapshotCSVReader(lines: lines, path: path)
-        guard let header = try reader.readHeader() else { return counts }
+        let header = reader.header.originalNames.map { $0.trimmingSpaces }
+        guard !header.isEmpty else { return counts }
         let slots = header.map { slot(for: $0) }
         guard slots.contains(.email) else {
             throw AudienceError(
                 .badSource, "\(path) has no column \(options.emailField)",
                 remedy: "set email_field to the name of the email column")
         }
-        while let record = try reader.next() {
-            if record.fields.count == 1 && record.fields[0].isEmpty { continue }
+        while let record = try reader.nextRow() {
             counts.rows += 1
             func refuse(_ reason: String) throws {
                 counts.rejected += 1
                 try reject(SnapshotReject(line: record.line, reason: reason))
             }
-            guard record.validUTF8 else {
-                try refuse("the row is not valid UTF-8")
+            if let problem = record.problem {
+                try refuse(problem.reason)
                 continue
             }
-            guard record.fields.count == header.count else {
-                try refuse("the row has \(record.fields.count) columns, the header \(header.count)")
+            guard record.count == header.count else {
+                try refuse("the row has \(record.count) columns, the header \(header.count)")
                 continue
             }
             var builder = RowBuilder(options: options)
             for (index, slot) in slots.enumerated() where slot != .ignored {
-                builder.set(slot, .text(record.fields[index]))
+                builder.set(slot, .text(record.string(at: index)))
             }
             switch builder.build() {
             case .success(let extracted): try row(extracted)
@@ -332,5 +415,16 @@ public struct AudienceSnapshotReader: Sendable {
             }
         }
         return counts
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and line breaks.
+    var trimmingSpaces: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
     }
 }
