@@ -78,7 +78,9 @@ public struct AudienceMember: Equatable, Sendable {
 
     init(snapshotLine text: String) throws {
         var text = text
-        self = try text.withUTF8 { try AudienceMember(snapshotLine: UnsafeRawBufferPointer($0), file: "line", lineNumber: 1) }
+        self = try text.withUTF8 {
+            try AudienceMember(snapshotLine: UnsafeRawBufferPointer($0), file: "line", lineNumber: 1)
+        }
     }
 }
 

@@ -58,6 +58,11 @@ public struct SnapshotReadCounts: Sendable, Equatable {
     public var rows = 0
     /// Rows sent to rejects.
     public var rejected = 0
+
+    public init(rows: Int = 0, rejected: Int = 0) {
+        self.rows = rows
+        self.rejected = rejected
+    }
 }
 
 /// A row turned into member data, before it is a member: values by position in the options.
@@ -115,7 +120,8 @@ public struct AudienceSnapshotReader: Sendable {
         }
         guard Files.exists(databasePath) else {
             throw AudienceError(
-                .io, "the SQLite database \(databasePath) does not exist", remedy: "check path in the workflow's source")
+                .io, "the SQLite database \(databasePath) does not exist", remedy: "check path in the workflow's source"
+            )
         }
         let database = try SQLiteDatabase(path: databasePath, options: .init(readOnly: true, writeAheadLog: false))
         let statement = try database.prepare(sql)
@@ -236,7 +242,8 @@ public struct AudienceSnapshotReader: Sendable {
                 case .bool(let flag): values[index] = flag ? "true" : "false"
                 case .null: values[index] = nil
                 case .list, .unsupported:
-                    problem = problem ?? "field \(options.additionalFields[index]) holds a list or an object, not a value"
+                    problem =
+                        problem ?? "field \(options.additionalFields[index]) holds a list or an object, not a value"
                 }
             case .audience(let index):
                 switch value {

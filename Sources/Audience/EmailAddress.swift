@@ -26,7 +26,9 @@ enum EmailAddress {
         for offset in 0..<count {
             var byte = bytes[start + offset]
             if byte >= 0x80 { return .failure(InvalidEmail(reason: "the email holds a non-ASCII character")) }
-            if byte <= 0x20 || byte == 0x7F { return .failure(InvalidEmail(reason: "the email holds a space or a control character")) }
+            if byte <= 0x20 || byte == 0x7F {
+                return .failure(InvalidEmail(reason: "the email holds a space or a control character"))
+            }
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: ","),
                 UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "["),
@@ -41,13 +43,16 @@ enum EmailAddress {
             }
             normalized[offset] = byte
         }
-        guard at > 0 else { return .failure(InvalidEmail(reason: at < 0 ? "the email has no @" : "the email has nothing before the @")) }
+        guard at > 0 else {
+            return .failure(InvalidEmail(reason: at < 0 ? "the email has no @" : "the email has nothing before the @"))
+        }
         if at > 64 { return .failure(InvalidEmail(reason: "the part before the @ is longer than 64 characters")) }
         let domain = normalized[(at + 1)...]
         guard !domain.isEmpty else { return .failure(InvalidEmail(reason: "the email has no domain after the @")) }
         guard domain.contains(UInt8(ascii: ".")), domain.first != UInt8(ascii: "."), domain.last != UInt8(ascii: ".")
         else { return .failure(InvalidEmail(reason: "the domain after the @ is not a domain name")) }
-        for index in normalized.indices.dropFirst() where normalized[index] == UInt8(ascii: ".") && normalized[index - 1] == UInt8(ascii: ".") {
+        for index in normalized.indices.dropFirst()
+        where normalized[index] == UInt8(ascii: ".") && normalized[index - 1] == UInt8(ascii: ".") {
             return .failure(InvalidEmail(reason: "the email holds two dots in a row"))
         }
         if normalized[0] == UInt8(ascii: ".") || normalized[at - 1] == UInt8(ascii: ".") {

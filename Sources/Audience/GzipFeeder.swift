@@ -27,7 +27,8 @@ final class GzipFeeder: @unchecked Sendable {
         source = try GzipByteSource(path: path)
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw AudienceError(.io, "cannot create a socket pair to inflate \(path)", underlying: systemErrorText(errno))
+            throw AudienceError(
+                .io, "cannot create a socket pair to inflate \(path)", underlying: systemErrorText(errno))
         }
         readDescriptor = pair[0]
         writeDescriptor = pair[1]
@@ -54,7 +55,8 @@ final class GzipFeeder: @unchecked Sendable {
                         if errno == EINTR { continue }
                         // EPIPE: the reader stopped; its own outcome decides what happens.
                         if errno == EPIPE { return }
-                        throw AudienceError(.io, "cannot pass inflated data to the reader", underlying: systemErrorText(errno))
+                        throw AudienceError(
+                            .io, "cannot pass inflated data to the reader", underlying: systemErrorText(errno))
                     }
                     offset += sent
                 }

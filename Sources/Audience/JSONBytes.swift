@@ -270,7 +270,9 @@ func appendJSONString(_ text: String, to out: inout [UInt8]) {
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             default:
                 let digits = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+                out.append(contentsOf: [
+                    0x5C, UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)],
+                ])
             }
             runStart = index + 1
         }

@@ -156,7 +156,8 @@ final class UsersChunkWriter {
     let payload: PayloadFolder
     private let listTail: String
 
-    init(options: ExportUsersPayloadOptions, fieldColumns: [String], audienceColumns: [String], payload: PayloadFolder) {
+    init(options: ExportUsersPayloadOptions, fieldColumns: [String], audienceColumns: [String], payload: PayloadFolder)
+    {
         self.options = options
         self.fieldColumns = fieldColumns
         self.audienceColumns = audienceColumns
