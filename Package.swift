@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // bench/diff.sh: times the audience extract + transform against DuckDB.
+        .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),

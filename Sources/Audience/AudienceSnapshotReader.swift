@@ -135,9 +135,10 @@ public struct AudienceSnapshotReader: Sendable {
                 remedy: "select the email as \(options.emailField), or set email_field")
         }
         var counts = SnapshotReadCounts()
+        var builder = RowBuilder(options: options)
         while try statement.step() {
             counts.rows += 1
-            var builder = RowBuilder(options: options)
+            builder.reset()
             for (index, slot) in slots.enumerated() where slot != .ignored {
                 let value: SourceValue
                 switch statement.value(at: Int32(index)) {
@@ -219,23 +220,73 @@ public struct AudienceSnapshotReader: Sendable {
     }
 
     /// Turns the slots and values of one row into member data, or the reason the row is rejected.
+    /// One builder serves a whole file (`reset` between rows), so a row allocates little.
     struct RowBuilder {
         let options: AudienceSnapshotOptions
+        /// The audience names lower-cased, for matching the entries of an `audiences` field.
+        private let audienceNames: [[UInt8]]
         var email: SourceValue?
+        /// Set instead of `email` by the NDJSON scanner, which normalizes straight from the line's bytes.
+        var normalizedEmail: Result<String, EmailAddress.InvalidEmail>?
         var values: [String?]
         var memberships: [Bool?]
-        var list: SourceValue?
+        /// Audiences named in the `audiences` field, by index.
+        var listed: [Bool]
+        var listUnsupported = false
         var problem: String?
+        private var resolved: [Bool]
 
         init(options: AudienceSnapshotOptions) {
             self.options = options
+            audienceNames = options.audienceMemberships.map { Array($0.lowercased().utf8) }
             values = Array(repeating: nil, count: options.additionalFields.count)
             memberships = Array(repeating: nil, count: options.audienceMemberships.count)
+            listed = Array(repeating: false, count: options.audienceMemberships.count)
+            resolved = listed
+        }
+
+        mutating func reset() {
+            email = nil
+            normalizedEmail = nil
+            for index in values.indices { values[index] = nil }
+            for index in memberships.indices {
+                memberships[index] = nil
+                listed[index] = false
+            }
+            listUnsupported = false
+            problem = nil
+        }
+
+        /// Marks the audience named by `name` (trimmed, any case) as listed; unknown names are ignored.
+        mutating func list(name: UnsafeRawBufferPointer) {
+            var start = 0
+            var end = name.count
+            while start < end && (name[start] == 0x20 || name[start] == 0x09) { start += 1 }
+            while end > start && (name[end - 1] == 0x20 || name[end - 1] == 0x09) { end -= 1 }
+            for (index, candidate) in audienceNames.enumerated() where candidate.count == end - start {
+                var same = true
+                for offset in 0..<candidate.count {
+                    var byte = name[start + offset]
+                    if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { byte += 32 }
+                    if byte != candidate[offset] {
+                        same = false
+                        break
+                    }
+                }
+                if same { listed[index] = true }
+            }
+        }
+
+        mutating func list(name: String) {
+            var name = name
+            name.withUTF8 { list(name: UnsafeRawBufferPointer($0)) }
         }
 
         mutating func set(_ slot: Slot, _ value: SourceValue) {
             switch slot {
-            case .email: email = value
+            case .email:
+                email = value
+                normalizedEmail = nil
             case .field(let index):
                 switch value {
                 case .text(let text): values[index] = text
@@ -262,39 +313,36 @@ public struct AudienceSnapshotReader: Sendable {
                     problem =
                         problem ?? "audience column \(options.audienceMemberships[index]) holds a list or an object"
                 }
-            case .audienceList: list = value
+            case .audienceList:
+                switch value {
+                case .list(let names): for name in names { list(name: name) }
+                case .text(let text): for name in text.split(separator: ";") { list(name: String(name)) }
+                case .unsupported: listUnsupported = true
+                case .bool, .null: break
+                }
             case .ignored: break
             }
         }
 
-        func build() -> Result<ExtractedRow, SnapshotRejectReason> {
+        mutating func build() -> Result<ExtractedRow, SnapshotRejectReason> {
             if let problem { return .failure(SnapshotRejectReason(text: problem)) }
-            let rawEmail: String
-            switch email {
-            case .text(let text): rawEmail = text
-            case nil, .null: return .failure(SnapshotRejectReason(text: "the row has no \(options.emailField)"))
-            default: return .failure(SnapshotRejectReason(text: "\(options.emailField) is not a text value"))
-            }
             let normalized: String
-            switch EmailAddress.normalize(rawEmail) {
+            switch normalizedEmail ?? rawEmailNormalized() {
             case .success(let value): normalized = value
             case .failure(let invalid): return .failure(SnapshotRejectReason(text: invalid.reason))
             }
+            if listUnsupported { return .failure(SnapshotRejectReason(text: "the audiences field is not a list")) }
             // Audiences without a column of their own come from the `audiences` field.
-            var listed: Set<String> = []
-            switch list {
-            case .list(let names): listed = Set(names.map { $0.trimmingSpaces.lowercased() })
-            case .text(let text):
-                listed = Set(text.split(separator: ";").map { String($0).trimmingSpaces.lowercased() })
-            case .unsupported: return .failure(SnapshotRejectReason(text: "the audiences field is not a list"))
-            default: break
-            }
-            var resolved: [Bool] = []
-            resolved.reserveCapacity(memberships.count)
-            for (index, name) in options.audienceMemberships.enumerated() {
-                resolved.append(memberships[index] ?? listed.contains(name.lowercased()))
-            }
+            for index in memberships.indices { resolved[index] = memberships[index] ?? listed[index] }
             return .success(ExtractedRow(email: normalized, values: values, memberships: resolved))
+        }
+
+        private func rawEmailNormalized() -> Result<String, EmailAddress.InvalidEmail> {
+            switch email {
+            case .text(let text): EmailAddress.normalize(text)
+            case nil, .null: .failure(EmailAddress.InvalidEmail(reason: "the row has no \(options.emailField)"))
+            default: .failure(EmailAddress.InvalidEmail(reason: "\(options.emailField) is not a text value"))
+            }
         }
     }
 
@@ -309,47 +357,33 @@ public struct AudienceSnapshotReader: Sendable {
         row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
     ) throws -> SnapshotReadCounts {
         var counts = SnapshotReadCounts()
-        var slots: [String: Slot] = [:]
+        var scanner = NDJSONRowScanner(reader: self)
+        var builder = RowBuilder(options: options)
         while let line = try lines.next() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             counts.rows += 1
-            let lineNumber = lines.lineNumber
-            func refuse(_ reason: String) throws {
-                counts.rejected += 1
-                try reject(SnapshotReject(line: lineNumber, reason: reason))
-            }
-            let value: JSONValue
+            builder.reset()
+            let outcome: Result<ExtractedRow, SnapshotRejectReason>
             do {
-                value = try JSONParser.parse(line)
+                try scanner.scan(line, into: &builder)
+                outcome = builder.build()
             } catch {
-                try refuse("not JSON: \(error.reason) at byte \(error.offset + 1)")
-                continue
+                // A negative offset marks valid JSON that is not an object.
+                outcome = .failure(
+                    SnapshotRejectReason(
+                        text: error.offset < 0 ? error.reason : "not JSON: \(error.reason) at byte \(error.offset + 1)"))
             }
-            guard case .object(let pairs) = value else {
-                try refuse("the line is not a JSON object")
-                continue
-            }
-            var builder = RowBuilder(options: options)
-            for pair in pairs {
-                let slot: Slot
-                if let known = slots[pair.key] {
-                    slot = known
-                } else {
-                    slot = self.slot(for: pair.key)
-                    if slots.count < 4096 { slots[pair.key] = slot }
-                }
-                guard slot != .ignored else { continue }
-                builder.set(slot, sourceValue(pair.value))
-            }
-            switch builder.build() {
+            switch outcome {
             case .success(let extracted): try row(extracted)
-            case .failure(let reason): try refuse(reason.text)
+            case .failure(let reason):
+                counts.rejected += 1
+                try reject(SnapshotReject(line: lines.lineNumber, reason: reason.text))
             }
         }
         return counts
     }
 
-    private func sourceValue(_ value: JSONValue) -> SourceValue {
+    func sourceValue(_ value: JSONValue) -> SourceValue {
         switch value {
         case .string(let text), .number(let text): return .text(text)
         case .bool(let flag): return .bool(flag)
@@ -398,6 +432,7 @@ public struct AudienceSnapshotReader: Sendable {
                 .badSource, "\(path) has no column \(options.emailField)",
                 remedy: "set email_field to the name of the email column")
         }
+        var builder = RowBuilder(options: options)
         while let record = try reader.nextRow() {
             counts.rows += 1
             func refuse(_ reason: String) throws {
@@ -412,7 +447,7 @@ public struct AudienceSnapshotReader: Sendable {
                 try refuse("the row has \(record.count) columns, the header \(header.count)")
                 continue
             }
-            var builder = RowBuilder(options: options)
+            builder.reset()
             for (index, slot) in slots.enumerated() where slot != .ignored {
                 builder.set(slot, .text(record.string(at: index)))
             }

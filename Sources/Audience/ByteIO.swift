@@ -194,15 +194,19 @@ final class ByteFileWriter {
     let path: String
     private let writingPath: String
     private let atomic: Bool
+    private let durable: Bool
     private var fd: Int32
     private var buffer: UnsafeMutableRawBufferPointer
     private var used = 0
     private var finished = false
     private(set) var bytesWritten: Int64 = 0
 
-    init(path: String, atomic: Bool = true, bufferSize: Int = 1 << 20) throws {
+    /// - Parameter durable: with `atomic`, fsync before the rename. A caller writing many small files
+    ///   passes false and syncs the file system once before publishing what refers to them.
+    init(path: String, atomic: Bool = true, durable: Bool = true, bufferSize: Int = 1 << 20) throws {
         self.path = path
         self.atomic = atomic
+        self.durable = durable
         let folder = (path as NSString).deletingLastPathComponent
         if !folder.isEmpty { try Files.makeDirectory(folder) }
         writingPath =
@@ -279,7 +283,7 @@ final class ByteFileWriter {
     func commit() throws {
         precondition(!finished, "ByteFileWriter committed twice")
         try flush()
-        if atomic && fsync(fd) != 0 {
+        if atomic && durable && fsync(fd) != 0 {
             throw AudienceError(.io, "cannot flush \(writingPath) to disk", underlying: systemErrorText(errno))
         }
         let closed = close(fd)
@@ -292,8 +296,10 @@ final class ByteFileWriter {
                 throw AudienceError(
                     .io, "cannot rename \(writingPath) to \(path)", underlying: systemErrorText(errno))
             }
-            let folder = (path as NSString).deletingLastPathComponent
-            Files.syncDirectory(folder.isEmpty ? "." : folder)
+            if durable {
+                let folder = (path as NSString).deletingLastPathComponent
+                Files.syncDirectory(folder.isEmpty ? "." : folder)
+            }
         }
         finished = true
     }

@@ -39,8 +39,8 @@ struct JSONSyntaxError: Error {
 
 /// A small recursive-descent JSON parser over bytes, for one NDJSON line at a time.
 struct JSONParser {
-    private let bytes: UnsafeRawBufferPointer
-    private var index = 0
+    let bytes: UnsafeRawBufferPointer
+    var index = 0
     private var depth = 0
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
@@ -55,9 +55,9 @@ struct JSONParser {
         return value
     }
 
-    private func failure(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: reason, offset: index) }
+    func failure(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: reason, offset: index) }
 
-    private mutating func skipSpace() {
+    mutating func skipSpace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -66,7 +66,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func value() throws(JSONSyntaxError) -> JSONValue {
+    mutating func value() throws(JSONSyntaxError) -> JSONValue {
         guard index < bytes.count else { throw failure("unexpected end of line") }
         switch bytes[index] {
         case UInt8(ascii: "\""): return .string(try string())
@@ -77,6 +77,45 @@ struct JSONParser {
         case UInt8(ascii: "n"): try literal("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
         default: throw failure("unexpected character")
+        }
+    }
+
+    /// The byte at the current position, or 0 at the end.
+    var current: UInt8 { index < bytes.count ? bytes[index] : 0 }
+
+    /// At a `"`: the string's raw bytes (between the quotes) without decoding them, and whether they hold
+    /// escapes (then `string()` from the same position decodes them). Moves past the closing quote.
+    mutating func rawString() throws(JSONSyntaxError) -> (bytes: UnsafeRawBufferPointer, escaped: Bool) {
+        index += 1
+        let start = index
+        var escaped = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                return (UnsafeRawBufferPointer(rebasing: bytes[start..<index - 1]), escaped)
+            }
+            if byte == UInt8(ascii: "\\") {
+                escaped = true
+                index += 2
+                continue
+            }
+            if byte < 0x20 { throw failure("a control character inside a string") }
+            index += 1
+        }
+        throw failure("an unterminated string")
+    }
+
+    /// Moves past one value, checking it, allocating only for objects and arrays.
+    mutating func skipValue() throws(JSONSyntaxError) {
+        switch current {
+        case UInt8(ascii: "\""): _ = try rawString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["): _ = try value()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try number()
+        default: throw failure(index < bytes.count ? "unexpected character" : "unexpected end of line")
         }
     }
 
@@ -166,7 +205,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func string() throws(JSONSyntaxError) -> String {
+    mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
         // Fast path: no escapes.

@@ -1,6 +1,10 @@
 import Core
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The `mergeRule` of a profile-list merge (and of Merge Trigger Email), with every value explicit.
 ///
 /// Defaults (documented for the config): insert when no match, `REPLACE_ALL`, match on
@@ -126,7 +130,9 @@ final class PayloadFolder {
     ) throws {
         partInChunk += 1
         let file = String(format: "%06d-%02d-", chunk, partInChunk) + name + ".json"
-        let writer = try ByteFileWriter(path: folder + "/" + file)
+        // Not synced one by one (a first run can write tens of thousands of bodies): `finish` syncs the
+        // file system once before it publishes the plan, the only file that makes them count.
+        let writer = try ByteFileWriter(path: folder + "/" + file, durable: false)
         try writer.write(body)
         try writer.commit()
         let request = PlannedRequest(
@@ -138,11 +144,39 @@ final class PayloadFolder {
     }
 
     func finish(_ update: (inout PayloadSummary) -> Void) throws -> PayloadSummary {
+        try syncFileSystem()
         try plan.write("\n]}\n")
         try plan.commit()
         update(&summary)
         summary.planPath = plan.path
         return summary
+    }
+}
+
+extension PayloadFolder {
+    /// `syncfs(2)`, looked up at run time: Glibc declares it only under `_GNU_SOURCE`, which Swift's
+    /// Glibc module does not set. Falls back to `sync(2)` (every file system) where it is missing.
+    fileprivate static let syncfs: @convention(c) (Int32) -> Int32 = {
+        // A null handle is RTLD_DEFAULT on glibc: the symbol as the program's libraries define it.
+        if let symbol = dlsym(nil, "syncfs") {
+            return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+        }
+        return { _ in
+            sync()
+            return 0
+        }
+    }()
+
+    /// Flushes every body written so far to disk with one `syncfs` on the payload folder's file system.
+    fileprivate func syncFileSystem() throws {
+        let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw AudienceError(.io, "cannot open \(folder) to sync it", underlying: systemErrorText(errno))
+        }
+        defer { close(fd) }
+        if PayloadFolder.syncfs(fd) != 0 {
+            throw AudienceError(.io, "cannot sync the payload bodies in \(folder)", underlying: systemErrorText(errno))
+        }
     }
 }
 
