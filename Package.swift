@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
         .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
         .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
-        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse"]),
+        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse", "CZlib"]),
         .target(
             name: "Workflows",
             dependencies: [
@@ -53,6 +53,8 @@ let package = Package(
         .executableTarget(name: "transform-bench", dependencies: ["Core", "Records"], path: "bench/transform-bench"),
         // Drives the Responsys client against fake-responsys for bench/ratelimit.sh.
         .executableTarget(name: "ratelimit-bench", dependencies: ["Core", "HTTP", "Responsys"]),
+        // bench/diff.sh: times the audience extract + transform against DuckDB.
+        .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
