@@ -18,7 +18,7 @@ public struct ImportEventsConfig: Sendable, Equatable {
     /// `delimiter`; nil means detect it from the header.
     public var delimiter: CSVDelimiter?
     /// `encoding`, default utf-8: what to do with bytes that are not UTF-8.
-    public var encoding: TextEncoding
+    public var encoding: EncodingName
     /// `source_timezone`; nil means UTC.
     public var sourceTimezone: UTCOffset?
     /// `stream`, default `responsys_events`.
@@ -26,7 +26,7 @@ public struct ImportEventsConfig: Sendable, Equatable {
     /// `max_reject_ratio` (0…1): the transform stage fails when more rows than this are rejected.
     public var maxRejectRatio: Double?
     /// `sink`, default sqlite at `data/warehouse.sqlite`.
-    public var sink: EventSink
+    public var sink: SinkConfig
 }
 
 /// What happens to a remote file once its events are loaded.
@@ -50,7 +50,7 @@ public enum CSVDelimiter: String, Sendable, CaseIterable {
 }
 
 /// How bytes that are not UTF-8 are treated: `utf-8` rejects the row, the others transcode.
-public enum TextEncoding: String, Sendable, CaseIterable {
+public enum EncodingName: String, Sendable, CaseIterable {
     case utf8 = "utf-8"
     case windows1252 = "windows-1252"
     case latin1 = "latin-1"
@@ -85,7 +85,7 @@ public struct UTCOffset: Sendable, Equatable {
 }
 
 /// Where loaded events go.
-public enum EventSink: Sendable, Equatable {
+public enum SinkConfig: Sendable, Equatable {
     /// `{ type = "sqlite", path = "…" }`: the database file.
     case sqlite(path: String)
     /// `{ type = "ndjson", dir = "…" }`: a folder of date-partitioned files.

@@ -12,7 +12,7 @@ extension WorkflowValidation {
         let stableSeconds = workflow.has("stable_seconds") ? workflow.integer("stable_seconds", in: 0...86_400) : 30
         let afterImport = workflow.has("after_import") ? self.afterImport(workflow) : .keep
         let delimiter = workflow.has("delimiter") ? self.delimiter(workflow) : nil
-        let encoding = workflow.has("encoding") ? workflow.choice("encoding", TextEncoding.self) : .utf8
+        let encoding = workflow.has("encoding") ? workflow.choice("encoding", EncodingName.self) : .utf8
         let timezone = workflow.has("source_timezone") ? self.timezone(workflow) : nil
         let stream = workflow.has("stream") ? workflow.string("stream") : "responsys_events"
         let maxRejectRatio = workflow.ratio("max_reject_ratio")
@@ -67,10 +67,10 @@ extension WorkflowValidation {
         return nil
     }
 
-    func sink(_ sink: TableReader) -> EventSink? {
+    func sink(_ sink: TableReader) -> SinkConfig? {
         let type = sink.has("type") ? sink.string("type") : nil
         if !sink.has("type") { sink.missing("type", "\"sqlite\", \"ndjson\" or \"http\"") }
-        var result: EventSink?
+        var result: SinkConfig?
         switch type {
         case "sqlite":
             result = sink.requiredPath("path", "the SQLite database file").map { .sqlite(path: $0) }

@@ -49,7 +49,8 @@ struct DecryptStage: Stage {
                 if let status = file.signatureStatus { notes["signature:" + file.name] = status }
             }
             try context.folder.recordItem(ItemRecord(key: downloaded.name, outputs: described, notes: notes))
-            context.logger.info("unwrapped", ["file": downloaded.name, "outputs": files.map(\.name).joined(separator: ",")])
+            context.logger.info(
+                "unwrapped", ["file": downloaded.name, "outputs": files.map(\.name).joined(separator: ",")])
             signatures.merge(notes) { first, _ in first }
             outputs += described
         }

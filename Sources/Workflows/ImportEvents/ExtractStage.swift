@@ -38,7 +38,7 @@ struct ExtractStage: Stage {
                 progress.advance(by: file.size)
                 continue
             }
-            let remotePath = RemoteListing.join(settings.remoteDir, file.name)
+            let remotePath = SFTPSession.join(settings.remoteDir, file.name)
             let result = try connected().download(
                 remotePath: remotePath, to: context.folder.file(file.name), expectedSize: file.size
             ) { _, _ in }

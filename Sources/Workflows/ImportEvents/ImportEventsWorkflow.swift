@@ -1,7 +1,7 @@
 import Config
-import PGP
 import Core
 import Foundation
+import PGP
 import SFTP
 import Staging
 import Warehouse
@@ -37,7 +37,7 @@ enum ImportEventsWorkflow {
             logger: environment.logger)
     }
 
-    static func makeSink(_ sink: Config.EventSink, apiKey: String?, logger: Logger) throws -> any Warehouse.EventSink {
+    static func makeSink(_ sink: SinkConfig, apiKey: String?, logger: Logger) throws -> any EventSink {
         switch sink {
         case .sqlite(let path):
             try Files.makeDirectory((path as NSString).deletingLastPathComponent)

@@ -87,7 +87,7 @@ struct LoadStage: Stage {
             if try context.folder.finishedItem(key) != nil { continue }
             do {
                 if session == nil { session = try connector.connect() }
-                try action.apply(to: RemoteListing.join(settings.remoteDir, file.name), session: session!)
+                try action.apply(to: SFTPSession.join(settings.remoteDir, file.name), session: session!)
                 try context.folder.recordItem(ItemRecord(key: key, outputs: [], notes: ["action": "\(action)"]))
             } catch let error as DiagnosedError {
                 failures += 1

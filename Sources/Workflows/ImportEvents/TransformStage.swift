@@ -63,15 +63,19 @@ struct TransformStage: Stage {
             }
             context.logger.info(
                 "transformed",
-                ["file": plain.name, "rows": result.counts.rows, "events": result.counts.events,
-                 "rejects": result.counts.rejects])
+                [
+                    "file": plain.name, "rows": result.counts.rows, "events": result.counts.events,
+                    "rejects": result.counts.rejects,
+                ])
             return (
                 [
                     try context.folder.describe(eventsName, source: plain.name),
                     try context.folder.describe(rejectsName, source: plain.name),
                 ],
-                ["rows": result.counts.rows, "events": result.counts.events, "rejects": result.counts.rejects,
-                 "files": 1]
+                [
+                    "rows": result.counts.rows, "events": result.counts.events, "rejects": result.counts.rejects,
+                    "files": 1,
+                ]
             )
         } catch let error as DiagnosedError where Self.rejectsWholeFile(error) {
             try rejects.write(file: plain.name, line: 0, byteOffset: nil, reason: error.description, raw: "")
@@ -108,12 +112,12 @@ struct TransformStage: Stage {
     }
 }
 
-extension TextEncoding {
-    var recordsEncoding: Records.TextEncoding {
-        switch self {
-        case .utf8: .utf8
-        case .windows1252: .windows1252
-        case .latin1: .latin1
+extension EncodingName {
+    /// The same policy in the reader's terms; the two enums share their raw values (the config spellings).
+    var recordsEncoding: TextEncoding {
+        guard let encoding = TextEncoding(rawValue: rawValue) else {
+            preconditionFailure("config encoding \(rawValue) has no reader equivalent")
         }
+        return encoding
     }
 }
