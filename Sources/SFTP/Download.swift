@@ -17,6 +17,12 @@ public struct DownloadResult: Sendable, Equatable {
     public var resumedFrom: Int64
     /// Lowercase hex SHA-256 of the complete local file.
     public var sha256: String
+
+    public init(bytes: Int64, resumedFrom: Int64, sha256: String) {
+        self.bytes = bytes
+        self.resumedFrom = resumedFrom
+        self.sha256 = sha256
+    }
 }
 
 /// An open remote file; it keeps its session alive and closes itself.

@@ -93,7 +93,7 @@ final class KnownHosts {
         do {
             data = try Files.read(path)
         } catch {
-            libssh2_knownhost_free(collection)
+            // Every stored property is set, so `deinit` frees the collection.
             throw SFTPError(
                 .knownHostsUnreadable, "cannot read the known_hosts file \(path)", underlying: "\(error)",
                 remedy: "Check `known_hosts_file`, or pin the server's key with `host_key_sha256`")
@@ -111,11 +111,9 @@ final class KnownHosts {
                 }
                 continue
             }
-            let bytes = Array(line.utf8)
-            let result = bytes.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) {
-                    libssh2_knownhost_readline(collection, $0.baseAddress, $0.count, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
-                }
+            // libssh2 1.10 scans parts of the line as a C string, past `len`: hand it a NUL-terminated copy.
+            let result = line.withCString {
+                libssh2_knownhost_readline(collection, $0, strlen($0), LIBSSH2_KNOWNHOST_FILE_OPENSSH)
             }
             if result != 0 { skippedLines.append(index + 1) }
         }
@@ -143,8 +141,15 @@ final class KnownHosts {
             return .match
         case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
             var expected: [String] = []
-            if let stored = entry?.pointee.key, let blob = Data(base64Encoded: String(cString: stored)) {
+            // libssh2 keeps the key as text, for some types prefixed with the type name: the blob is the
+            // last base64 word.
+            if let stored = entry?.pointee.key,
+                let word = String(cString: stored).split(separator: " ").last,
+                let blob = Data(base64Encoded: String(word))
+            {
                 expected.append(openSSHFingerprint(blob))
+            } else {
+                expected.append("a key of another type")
             }
             return .mismatch(expected: expected)
         default:

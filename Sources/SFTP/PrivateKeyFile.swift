@@ -20,6 +20,13 @@ public struct PrivateKeyFile: Sendable, Equatable {
     public var keyType: KeyType
     public var isEncrypted: Bool
 
+    public init(path: String, format: Format, keyType: KeyType, isEncrypted: Bool) {
+        self.path = path
+        self.format = format
+        self.keyType = keyType
+        self.isEncrypted = isEncrypted
+    }
+
     /// Reads and classifies `path`. Throws `keyFileMissing`, `keyFileUnreadable`, `puttyKey` or
     /// `unsupportedKeyFormat`.
     public static func inspect(_ path: String) throws -> PrivateKeyFile {

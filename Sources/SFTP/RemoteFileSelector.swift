@@ -37,6 +37,11 @@ public struct RemoteFileSelector: Sendable, Equatable {
     public struct Skipped: Sendable, Equatable {
         public var entry: RemoteEntry
         public var reason: SkipReason
+
+        public init(entry: RemoteEntry, reason: SkipReason) {
+            self.entry = entry
+            self.reason = reason
+        }
     }
 
     public struct Selection: Sendable, Equatable {
