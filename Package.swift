@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // bench/decrypt.sh: times PGPDecryptor against `gpg --decrypt`.
+        .executableTarget(name: "pgp-bench", dependencies: ["Core", "PGP"], path: "bench/pgp-bench"),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
