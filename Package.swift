@@ -55,6 +55,8 @@ let package = Package(
         .executableTarget(name: "ratelimit-bench", dependencies: ["Core", "HTTP", "Responsys"]),
         // bench/diff.sh: times the audience extract + transform against DuckDB.
         .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
+        // bench/decrypt.sh: times PGPDecryptor against `gpg --decrypt`.
+        .executableTarget(name: "pgp-bench", dependencies: ["Core", "PGP"], path: "bench/pgp-bench"),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),

@@ -33,6 +33,8 @@ public final class PGPDecryptor: Sendable {
     private let passphrase: String?
     private let allowNoMDC: Bool
     private let logger: Logger
+    /// Let `EventLoop` move the bulk data itself (off only in tests of the plain gpgme path).
+    let fastPath: Bool
 
     /// Prepares the GnuPG home (mode 0700, loopback pinentry allowed) and imports the private key.
     ///
@@ -42,9 +44,19 @@ public final class PGPDecryptor: Sendable {
     ///   - passphrase: the key's passphrase, or nil when it has none.
     ///   - allowNoMDC: accept messages without integrity protection (old senders); off by default in config.
     /// - Throws: `PGPError` `.keyFile` (unreadable, or no private key in it), `.expiredKey`, `.engine`.
-    public init(
+    public convenience init(
         homeDirectory: String, privateKeyFile: String, passphrase: String?, allowNoMDC: Bool, logger: Logger
     ) throws {
+        try self.init(
+            homeDirectory: homeDirectory, privateKeyFile: privateKeyFile, passphrase: passphrase,
+            allowNoMDC: allowNoMDC, logger: logger, fastPath: true)
+    }
+
+    init(
+        homeDirectory: String, privateKeyFile: String, passphrase: String?, allowNoMDC: Bool, logger: Logger,
+        fastPath: Bool
+    ) throws {
+        self.fastPath = fastPath
         self.homeDirectory = homeDirectory
         self.passphrase = passphrase
         self.allowNoMDC = allowNoMDC
@@ -140,23 +152,56 @@ public final class PGPDecryptor: Sendable {
     // MARK: - Decryption
 
     private func runDecryption(inputFD: Int32, outputFD: Int32, input: String) throws -> DecryptionReport {
+        if fastPath, let report = try runDecryption(inputFD: inputFD, outputFD: outputFD, input: input, fastPath: true)
+        {
+            return report
+        }
+        // The fast path could not identify gpgme's pipes (a gpgme that registers them differently):
+        // start over and let gpgme move all the data.
+        logger.debug("decrypting without the fast path", ["file": (input as NSString).lastPathComponent])
+        guard lseek(inputFD, 0, SEEK_SET) == 0, ftruncate(outputFD, 0) == 0, lseek(outputFD, 0, SEEK_SET) == 0 else {
+            throw ETLError(.io, "cannot rewind \(input) for a second decryption", underlying: systemErrorText(errno))
+        }
+        guard let report = try runDecryption(inputFD: inputFD, outputFD: outputFD, input: input, fastPath: false) else {
+            throw PGPError(.engine, "gpgme's event loop failed while decrypting \(input)")
+        }
+        return report
+    }
+
+    /// One decryption attempt; nil when the fast path found gpgme's pipes not as it expects.
+    private func runDecryption(
+        inputFD: Int32, outputFD: Int32, input: String, fastPath: Bool
+    ) throws -> DecryptionReport? {
         let context = try GPGMEContext(homeDirectory: homeDirectory, passphrase: passphrase)
         if allowNoMDC {
             try GPGME.check(
                 gpgme_set_ctx_flag(context.handle, "ignore-mdc-error", "1"), .engine,
-                "cannot allow messages without MDC")
+                "cannot allow messages without MDC"
+            )
         }
 
-        var cipher: gpgme_data_t?
-        try GPGME.check(gpgme_data_new_from_fd(&cipher, inputFD), .engine, "cannot read \(input) through gpgme")
-        defer { gpgme_data_release(cipher) }
-        var plain: gpgme_data_t?
-        try GPGME.check(gpgme_data_new_from_fd(&plain, outputFD), .engine, "cannot write the plaintext of \(input)")
-        defer { gpgme_data_release(plain) }
+        // With the fast path the event loop moves the data and gpgme holds stand-ins.
+        let cipher =
+            try fastPath ? BufferedFileData(standInForWriting: false) : BufferedFileData(fd: inputFD, forWriting: false)
+        let plain =
+            try fastPath ? BufferedFileData(standInForWriting: true) : BufferedFileData(fd: outputFD, forWriting: true)
+        let loop = EventLoop(fast: fastPath ? (inputFD, outputFD) : nil)
+        loop.install(on: context.handle)
+        var error = gpgme_op_decrypt_ext_start(context.handle, GPGME_DECRYPT_VERIFY, cipher.handle, plain.handle)
+        if error == 0 { error = loop.run() }
+        if loop.mismatch || plain.touched { return nil }
 
-        let error = gpgme_op_decrypt_ext(context.handle, GPGME_DECRYPT_VERIFY, cipher, plain)
         let recipients = PGPDecryptor.recipients(of: context.handle)
         let name = (input as NSString).lastPathComponent
+
+        // A file-system failure on our side is reported as such, not as a damaged message.
+        plain.flushPending()
+        if let failure = cipher.failure ?? loop.fileFailure.flatMap({ $0.writing ? nil : $0.errno }) {
+            throw ETLError(.io, "cannot read \(input)", underlying: systemErrorText(failure))
+        }
+        if let failure = plain.failure ?? loop.fileFailure.flatMap({ $0.writing ? $0.errno : nil }) {
+            throw ETLError(.io, "cannot write the plaintext of \(input)", underlying: systemErrorText(failure))
+        }
 
         if error != 0 {
             throw classify(error, context: context, recipients: recipients, file: name)

@@ -1,8 +1,9 @@
 import Core
 import Foundation
-import PGP
 import TestSupport
 import Testing
+
+@testable import PGP
 
 /// The keys and sender home shared by the whole suite: gpg key generation is slow, so it runs once.
 final class Keys: Sendable {
@@ -102,10 +103,13 @@ func expectPGPError(_ code: PGPError.Code, _ body: () throws -> Void) {
         #expect(decryptor.configuredFingerprints == [scene.keys.rsa.fingerprint])
     }
 
-    @Test(arguments: ["none", "zip", "zlib", "bzip2"])
-    func edKeyDecryptsBinaryMessagesWithEachCompression(compression: String) throws {
+    @Test(arguments: ["none", "zip", "zlib", "bzip2"], [true, false])
+    func edKeyDecryptsBinaryMessagesWithEachCompression(compression: String, fastPath: Bool) throws {
         let scene = try Scene()
-        let decryptor = try scene.decryptor(key: scene.keys.ed)
+        GnuPGFixture.trackHome(scene.home)
+        let decryptor = try PGPDecryptor(
+            homeDirectory: scene.home, privateKeyFile: scene.keys.ed.armoredSecretKey, passphrase: nil,
+            allowNoMDC: false, logger: .silent, fastPath: fastPath)
         defer { decryptor.stopAgent() }
         let input = try scene.encrypted("m.gpg", for: [scene.keys.ed], compression: compression)
         let output = scene.folder.file("out.csv")
@@ -172,6 +176,46 @@ func expectPGPError(_ code: PGPError.Code, _ body: () throws -> Void) {
         let report = try decryptor.decrypt(input: input, output: scene.folder.file("out.csv"))
 
         #expect(report.signatureStatus == "valid")
+    }
+
+    /// The plain gpgme path (the fallback when the fast path cannot identify gpgme's pipes) asks for
+    /// the passphrase and fails on damage just the same.
+    @Test func plainGPGMEPathHandlesPassphraseAndTruncation() throws {
+        let scene = try Scene()
+        GnuPGFixture.trackHome(scene.home)
+        let decryptor = try PGPDecryptor(
+            homeDirectory: scene.home, privateKeyFile: scene.keys.rsa.binarySecretKey,
+            passphrase: scene.keys.rsa.passphrase, allowNoMDC: false, logger: .silent, fastPath: false)
+        defer { decryptor.stopAgent() }
+        let input = try scene.encrypted("m.gpg", for: [scene.keys.rsa], signer: scene.keys.other)
+        let report = try decryptor.decrypt(input: input, output: scene.folder.file("out.csv"))
+        #expect(try scene.read(scene.folder.file("out.csv")) == scene.content)
+        #expect(report.signatureStatus == "no-public-key")
+
+        let cut = try scene.encrypted("cut.gpg", for: [scene.keys.rsa], compression: "none")
+        let bytes = try Files.read(cut)
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
+        try Files.remove(scene.folder.file("out.csv"))
+        expectPGPError(.corrupt) { _ = try decryptor.decrypt(input: cut, output: scene.folder.file("out.csv")) }
+        #expect(try scene.leftovers(in: scene.folder.path).isEmpty)
+    }
+
+    /// Large enough that the data crosses the 1 MiB pipes many times.
+    @Test func severalMegabytesRoundTrip() throws {
+        let scene = try Scene()
+        let decryptor = try scene.decryptor(key: scene.keys.ed)
+        defer { decryptor.stopAgent() }
+        let big = scene.folder.file("big.csv")
+        let line = Data("0123456789,abcdefghijklmnopqrstuvwxyz,ABCDEFGHIJKLMNOPQRSTUVWXYZ\n".utf8)
+        var data = Data()
+        for index in 0..<120_000 { data.append(Data("\(index),".utf8)); data.append(line) }
+        try data.write(to: URL(fileURLWithPath: big))
+        let input = scene.folder.file("big.gpg")
+        try scene.keys.sender.encrypt(big, to: input, recipients: [scene.keys.ed], compression: "none")
+
+        _ = try decryptor.decrypt(input: input, output: scene.folder.file("out.csv"))
+
+        #expect(try Files.digest(scene.folder.file("out.csv")) == (try Files.digest(big)))
     }
 
     @Test func wrongPassphraseIsNamed() throws {
