@@ -56,7 +56,7 @@ run() {
 }
 
 run ours "$BENCH" "$INPUT" "$OUT/ours" > "$OUT/ours.log"
-run duckdb python3 -c "import duckdb, sys; duckdb.sql(\"COPY (SELECT * FROM read_csv('\" + sys.argv[1] + \"', all_varchar=true)) TO '\" + sys.argv[2] + \"' (FORMAT json)\")" \
+run duckdb python3 -c "import duckdb, sys; duckdb.sql(\"SET enable_progress_bar = false\"); duckdb.sql(\"COPY (SELECT * FROM read_csv('\" + sys.argv[1] + \"', all_varchar=true)) TO '\" + sys.argv[2] + \"' (FORMAT json)\")" \
     "$INPUT" "$OUT/duckdb/out.json"
 run miller env GOMEMLIMIT=2GiB sh -c 'mlr --icsv --ojsonl cat "$1" > "$2"' sh "$INPUT" "$OUT/miller/out.ndjson"
 

@@ -265,6 +265,15 @@ private func transform(
         #expect(try Files.list(folder.file("out")) == ["a.ndjson"])
     }
 
+    @Test func anExactMultipleOfTheBlockSizeHasNoTail() throws {
+        let folder = try TemporaryFolder("digest")
+        let writer = try DigestingFileWriter(path: folder.file("c.ndjson"))
+        let bytes = (0..<(2 * DigestingFileWriter.blockSize)).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        try bytes.withUnsafeBytes { try writer.write(bytes: $0) }
+        #expect(try writer.commit() == SHA256.hex(bytes))
+        #expect(try Files.read(folder.file("c.ndjson")) == Data(bytes))
+    }
+
     @Test func abandonLeavesNothing() throws {
         let folder = try TemporaryFolder("digest")
         let writer = try DigestingFileWriter(path: folder.file("b.ndjson"))
