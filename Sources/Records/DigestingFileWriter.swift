@@ -9,7 +9,17 @@ import Foundation
     import Darwin
 #endif
 
-/// Where `NDJSONWriter` hands its bytes: an `AtomicFileWriter`, or a `DigestingFileWriter`.
+/// `O_DIRECT` of Linux, which Glibc's Swift overlay does not export (it needs `_GNU_SOURCE`); the value is
+/// part of each architecture's ABI. 0 elsewhere: no direct I/O.
+#if os(Linux) && arch(x86_64)
+    private let directIOFlag: Int32 = 0o040000
+#elseif os(Linux) && arch(arm64)
+    private let directIOFlag: Int32 = 0o200000
+#else
+    private let directIOFlag: Int32 = 0
+#endif
+
+/// Where the transform hands its output bytes: an `AtomicFileWriter`, or a `DigestingFileWriter`.
 public protocol ByteOutput: AnyObject {
     func write(bytes: UnsafeRawBufferPointer) throws
 }
@@ -17,17 +27,29 @@ public protocol ByteOutput: AnyObject {
 extension AtomicFileWriter: ByteOutput {}
 
 /// Publishes a file like `AtomicFileWriter` (a `.tmp-` name beside the target, mode 0600, fsync, rename,
-/// folder sync) but digests it with libcrypto's SHA-256, and digests and writes on a second thread while
-/// the caller produces the next block: the transform writes gigabytes, and digesting them inline with the
-/// pure-Swift `Core.SHA256` would dominate its run time.
+/// folder sync), built for outputs of gigabytes:
 ///
-/// `write` copies the block into one of a few buffers (at most `queueDepth` blocks wait), so memory stays
-/// bounded. A failure of the writing thread is thrown by the next `write` or by `commit`.
+/// - the SHA-256 is computed with libcrypto (CPU SHA extensions), not the pure-Swift `Core.SHA256`;
+/// - digesting and writing happen on a second thread while the caller produces the next block;
+/// - the file is written with `O_DIRECT` in aligned 1 MB blocks where the file system allows it, so gigabytes
+///   of output neither fill the page cache with dirty pages (and stall on writeback) nor leave a long
+///   `fsync` for the end. Where `O_DIRECT` is refused (tmpfs), it writes through the page cache.
+///
+/// Memory stays bounded: at most `queueDepth` blocks wait. A failure of the writing thread is thrown by the
+/// next `write` or by `commit`.
 public final class DigestingFileWriter: ByteOutput {
     public let path: String
     public let temporaryPath: String
     private let worker: Worker
     private var finished = false
+    /// The block being filled by `write`, and how much of it is used.
+    private var current: UnsafeMutableRawBufferPointer?
+    private var currentCount = 0
+    /// Blocks the caller fills; also the unit of `O_DIRECT` writes (a multiple of the 4096-byte alignment).
+    static let blockSize = 1 << 20
+    static let alignment = 4096
+    /// Blocks waiting to be written, at most.
+    static let queueDepth = 4
 
     /// The state shared with the writing thread, guarded by `condition`.
     private final class Worker: @unchecked Sendable {
@@ -35,16 +57,19 @@ public final class DigestingFileWriter: ByteOutput {
         /// Blocks to write, each with the number of its bytes in use.
         var pending: [(block: UnsafeMutableRawBufferPointer, count: Int)] = []
         var spare: [UnsafeMutableRawBufferPointer] = []
+        var allocated = 0
         var closing = false
         var stopped = false
         var failure: ETLError?
         var bytesWritten: Int64 = 0
         let fd: Int32
+        var direct: Bool
         let temporaryPath: String
         let hasher: CryptoSHA256
 
-        init(fd: Int32, temporaryPath: String, hasher: CryptoSHA256) {
+        init(fd: Int32, direct: Bool, temporaryPath: String, hasher: CryptoSHA256) {
             self.fd = fd
+            self.direct = direct
             self.temporaryPath = temporaryPath
             self.hasher = hasher
         }
@@ -72,19 +97,31 @@ public final class DigestingFileWriter: ByteOutput {
             }
         }
 
+        private func fail(_ error: ETLError) {
+            condition.lock()
+            failure = error
+            condition.unlock()
+        }
+
         private func process(_ block: UnsafeRawBufferPointer) {
             hasher.update(block)
             guard let base = block.baseAddress else { return }
+            // Only the last block can be partial; O_DIRECT needs aligned lengths, so it is written buffered.
+            if direct && block.count % DigestingFileWriter.alignment != 0 {
+                let flags = fcntl(fd, F_GETFL)
+                if flags < 0 || fcntl(fd, F_SETFL, flags & ~directIOFlag) != 0 {
+                    return fail(
+                        ETLError(
+                            .io, "cannot change how \(temporaryPath) is written", underlying: systemErrorText(errno)))
+                }
+                direct = false
+            }
             var offset = 0
             while offset < block.count {
                 let written = Glibc.write(fd, base + offset, block.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    let error = ETLError(.io, "cannot write \(temporaryPath)", underlying: systemErrorText(errno))
-                    condition.lock()
-                    failure = error
-                    condition.unlock()
-                    return
+                    return fail(ETLError(.io, "cannot write \(temporaryPath)", underlying: systemErrorText(errno)))
                 }
                 offset += written
             }
@@ -94,9 +131,6 @@ public final class DigestingFileWriter: ByteOutput {
         }
     }
 
-    /// Blocks waiting to be written, at most.
-    private static let queueDepth = 3
-
     public init(path: String) throws {
         self.path = path
         let folder = (path as NSString).deletingLastPathComponent
@@ -104,12 +138,18 @@ public final class DigestingFileWriter: ByteOutput {
         try Files.makeDirectory(folder.isEmpty ? "." : folder)
         temporaryPath = (folder.isEmpty ? "" : folder + "/") + AtomicFileWriter.temporaryPrefix + "\(getpid())-" + name
         let hasher = try CryptoSHA256()
-        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        var direct = directIOFlag != 0
+        var fd = direct ? open(temporaryPath, flags | directIOFlag, 0o600) : -1
+        if fd < 0 && (!direct || errno == EINVAL) {
+            direct = false
+            fd = open(temporaryPath, flags, 0o600)
+        }
         guard fd >= 0 else {
             throw ETLError(.io, "cannot create \(temporaryPath)", underlying: systemErrorText(errno))
         }
         hasher.begin()
-        worker = Worker(fd: fd, temporaryPath: temporaryPath, hasher: hasher)
+        worker = Worker(fd: fd, direct: direct, temporaryPath: temporaryPath, hasher: hasher)
         let worker = self.worker
         let thread = Thread { worker.run() }
         thread.name = "digesting-writer"
@@ -118,37 +158,68 @@ public final class DigestingFileWriter: ByteOutput {
 
     deinit {
         if !finished { abandon() }
+        if let current { current.deallocate() }
         for block in worker.spare { block.deallocate() }
     }
 
-    /// The bytes handed to the file so far (written by the thread or waiting).
-    public var bytesWritten: Int64 {
-        worker.condition.lock()
-        defer { worker.condition.unlock() }
-        return worker.bytesWritten + Int64(worker.pending.reduce(0) { $0 + $1.count })
-    }
+    /// The bytes handed to the writer so far.
+    public private(set) var bytesWritten: Int64 = 0
 
     public func write(bytes: UnsafeRawBufferPointer) throws {
         precondition(!finished, "DigestingFileWriter written after commit or abandon")
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        guard var source = bytes.baseAddress, bytes.count > 0 else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let block = try currentBlock()
+            let take = min(remaining, DigestingFileWriter.blockSize - currentCount)
+            (block.baseAddress! + currentCount).copyMemory(from: source, byteCount: take)
+            currentCount += take
+            source += take
+            remaining -= take
+            if currentCount == DigestingFileWriter.blockSize { try handOver() }
+        }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    /// The block being filled, taking a free one (waiting for the thread if all are queued).
+    private func currentBlock() throws -> UnsafeMutableRawBufferPointer {
+        if let current { return current }
         worker.condition.lock()
         defer { worker.condition.unlock() }
-        while worker.pending.count >= DigestingFileWriter.queueDepth && worker.failure == nil {
+        while worker.spare.isEmpty && worker.allocated >= DigestingFileWriter.queueDepth + 1
+            && worker.failure == nil
+        {
             worker.condition.wait()
         }
         if let failure = worker.failure { throw failure }
         let block: UnsafeMutableRawBufferPointer
-        if let index = worker.spare.firstIndex(where: { $0.count >= bytes.count }) {
-            block = worker.spare.remove(at: index)
+        if worker.spare.isEmpty {
+            block = .allocate(byteCount: DigestingFileWriter.blockSize, alignment: DigestingFileWriter.alignment)
+            worker.allocated += 1
         } else {
-            block = .allocate(byteCount: max(bytes.count, 1 << 20), alignment: 64)
+            block = worker.spare.removeLast()
         }
-        block.baseAddress!.copyMemory(from: base, byteCount: bytes.count)
-        worker.pending.append((block, bytes.count))
+        current = block
+        currentCount = 0
+        return block
+    }
+
+    /// Queues the current block for the thread.
+    private func handOver() throws {
+        guard let block = current else { return }
+        current = nil
+        worker.condition.lock()
+        defer { worker.condition.unlock() }
+        if let failure = worker.failure {
+            worker.spare.append(block)
+            throw failure
+        }
+        worker.pending.append((block, currentCount))
+        currentCount = 0
         worker.condition.broadcast()
     }
 
-    /// Waits for the writing thread to finish the queued blocks.
+    /// Waits for the writing thread to finish the queued blocks and stop.
     private func drain() {
         worker.condition.lock()
         worker.closing = true
@@ -161,6 +232,14 @@ public final class DigestingFileWriter: ByteOutput {
     @discardableResult
     public func commit() throws -> String {
         precondition(!finished, "DigestingFileWriter committed twice")
+        if currentCount > 0 {
+            do {
+                try handOver()
+            } catch {
+                abandon()
+                throw error
+            }
+        }
         drain()
         if let failure = worker.failure {
             abandon()

@@ -88,8 +88,9 @@ public final class SQLiteEventSink: EventSink {
         }
         for (key, column) in SQLiteEventSink.integerColumns {
             guard let value = object[key] else { continue }
-            // Bridging succeeds only when the number is exactly a whole number that fits.
-            guard !(value is Bool), let integer = value as? Int else { throw bad("\(key) is not a whole number") }
+            // Bridging succeeds only when the number is exactly a whole number that fits. (On Linux a JSON
+            // 0 or 1 also bridges to Bool, so booleans cannot be told apart here; the transform writes none.)
+            guard let integer = value as? Int else { throw bad("\(key) is not a whole number") }
             try insert.bind(integer, at: column)
         }
         for required in ["_event_id", "stream", "event_type", "channel", "account_id", "_source_file", "_line"]

@@ -205,9 +205,9 @@ private func transform(
         let tricky = "q\"b\\s/\u{1}\u{8}\u{c}\u{1f}\t\r\n é😀\u{7f}\u{2028}"
         let folder = try TemporaryFolder("json")
         let file = try AtomicFileWriter(path: folder.file("x.json"))
-        let writer = NDJSONWriter(file: file)
-        writer.appendString(tricky)
-        try writer.flush()
+        var json = JSONBytes(capacity: 4)
+        json.appendString(tricky)
+        try file.write(bytes: json.bytes)
         try file.commit()
         #expect(String(decoding: try Files.read(folder.file("x.json")), as: UTF8.self) == JSONText.quote(tricky))
     }
@@ -263,6 +263,15 @@ private func transform(
         #expect(digest == SHA256.hex(expected))
         #expect(try Files.read(folder.file("out/a.ndjson")) == Data(expected))
         #expect(try Files.list(folder.file("out")) == ["a.ndjson"])
+    }
+
+    @Test func anExactMultipleOfTheBlockSizeHasNoTail() throws {
+        let folder = try TemporaryFolder("digest")
+        let writer = try DigestingFileWriter(path: folder.file("c.ndjson"))
+        let bytes = (0..<(2 * DigestingFileWriter.blockSize)).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        try bytes.withUnsafeBytes { try writer.write(bytes: $0) }
+        #expect(try writer.commit() == SHA256.hex(bytes))
+        #expect(try Files.read(folder.file("c.ndjson")) == Data(bytes))
     }
 
     @Test func abandonLeavesNothing() throws {

@@ -14,7 +14,7 @@ private func makeEvents(in folder: TemporaryFolder, name: String = "1234_CLICK_2
         EVENT_TYPE_ID,ACCOUNT_ID,LIST_ID,RIID,CUSTOMER_ID,EVENT_CAPTURED_DT,EVENT_STORED_DT,CAMPAIGN_ID,LAUNCH_ID,EMAIL,OFFER_URL
         2,1234,55501,70012345,c-1,07-Mar-2024 05:58:31,07-Mar-2024 05:59:02,9911,440022,ann@example.org,"https://x.example/?a=1,b"
         2,1234,,70012346,,08-Mar-2024 23:59:59,09-Mar-2024 00:00:01,9911,440022,,
-        2,1234,55501,70012347,c-3,,,9911,440022,bob@example.org,
+        2,1234,1,0,c-3,,,9911,440022,bob@example.org,
 
         """)
     let rejects = try RejectsWriter(path: folder.file("transform/rejects.ndjson"))
@@ -56,6 +56,8 @@ private func makeEvents(in folder: TemporaryFolder, name: String = "1234_CLICK_2
         #expect(rows[1][4] == .null)
         #expect(rows[1][6] == .null)
         #expect(rows[2][8] == .null)
+        #expect(rows[2][4] == .integer(1), "a 1 is a number, not a boolean")
+        #expect(rows[2][5] == .integer(0))
     }
 
     @Test func theCompiledSchemaIsTheOneInTheRepository() throws {
