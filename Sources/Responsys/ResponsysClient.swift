@@ -219,6 +219,7 @@ public final class ResponsysClient: @unchecked Sendable {
             let request = HTTPRequest(
                 method: method, url: session.base + path, headers: headers, body: body, repeatable: repeatable)
 
+            let started = monotonicSeconds()
             let response: HTTPResponse
             do {
                 response = try http.send(request)
@@ -235,6 +236,12 @@ public final class ResponsysClient: @unchecked Sendable {
                 try backOff(failures, what: what, reason: error.description, log: log)
                 continue
             }
+            log.debug(
+                "call answered",
+                [
+                    "status": response.status, "ms": Int((monotonicSeconds() - started) * 1000),
+                    "bytes": response.body.count,
+                ])
             if (200..<300).contains(response.status) { return .answered(response) }
 
             let envelope = ErrorEnvelope(response.body)
