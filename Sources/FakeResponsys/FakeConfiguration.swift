@@ -87,7 +87,9 @@ public struct FakeResponsysConfiguration: Sendable {
                 let text = try value(option)
                 let parts = text.split(separator: ":", maxSplits: 1)
                 let names = parts.first?.split(separator: "/") ?? []
-                guard parts.count == 2, names.count == 2 else { throw FakeServerError("--pet wants LIST/PET:COL1,COL2") }
+                guard parts.count == 2, names.count == 2 else {
+                    throw FakeServerError("--pet wants LIST/PET:COL1,COL2")
+                }
                 config.pets.append(
                     FakePET(
                         list: String(names[0]), name: String(names[1]),

@@ -45,7 +45,8 @@ public final class FakeResponsysServer: @unchecked Sendable {
             handle.seekToEndOfFile()
             journal = handle
         }
-        let server = TinyHTTPServer { [unowned self] request in handle(request) }
+        // Weak: a connection thread may still be answering after the owner has stopped and released us.
+        let server = TinyHTTPServer { [weak self] request in self?.handle(request) ?? .drop }
         let port = try server.start(port: configuration.port)
         lock.withLock {
             self.server = server
@@ -56,7 +57,10 @@ public final class FakeResponsysServer: @unchecked Sendable {
 
     public func stop() {
         server?.stop()
-        lock.withLock { try? journal?.close() }
+        lock.withLock {
+            try? journal?.close()
+            journal = nil
+        }
     }
 
     public var port: UInt16 { lock.withLock { boundPort } }
@@ -118,12 +122,16 @@ public final class FakeResponsysServer: @unchecked Sendable {
         case ("GET", 3, ["rest", "api", "ratelimit"]):
             return ("rateLimit", { [unowned self] _, _ in (ok(rateLimits()), nil) })
         case ("POST", 6, let s) where s.starts(with: ["rest", "api", "v1.3", "lists"]) && s[5] == "members":
-            if action == "delete" { return ("deleteListMembers", { [unowned self] r, s in deleteMembers(r, list: s[4]) }) }
+            if action == "delete" {
+                return ("deleteListMembers", { [unowned self] r, s in deleteMembers(r, list: s[4]) })
+            }
             return ("mergeListMembers", { [unowned self] r, s in mergeList(r, list: s[4]) })
         case ("POST", 8, let s)
         where s.starts(with: ["rest", "api", "v1.3", "lists"]) && s[5] == "listExtensions" && s[7] == "members":
             if action == "delete" {
-                return ("deleteProfileExtensionMembers", { [unowned self] r, s in deletePETRows(r, list: s[4], pet: s[6]) })
+                return (
+                    "deleteProfileExtensionMembers", { [unowned self] r, s in deletePETRows(r, list: s[4], pet: s[6]) }
+                )
             }
             return ("mergeProfileExtensionMembers", { [unowned self] r, s in mergePET(r, list: s[4], pet: s[6]) })
         case ("GET", 6, let s) where s.starts(with: ["rest", "api", "v1.3", "lists"]) && s[5] == "listExtensions":
@@ -159,13 +167,17 @@ public final class FakeResponsysServer: @unchecked Sendable {
             if faults.throttleNext > 0 { faults.throttleNext -= 1 }
             windows[function] = window
             stats.throttled += 1
-            let text = "You exceeded your allowable limit to call the \(function) API function. Please try again in a minute."
+            let text =
+                "You exceeded your allowable limit to call the \(function) API function. Please try again in a minute."
             return (error(faults.throttleStatus, "API_LIMIT_EXCEEDED", text), nil)
         }
         if faults.failNext > 0 || (faults.failRate > 0 && random.unit() < faults.failRate) {
             if faults.failNext > 0 { faults.failNext -= 1 }
             stats.failed += 1
-            return (.respond(status: 503, contentType: "text/html", body: Data("<html>Service Unavailable</html>".utf8)), nil)
+            return (
+                .respond(status: 503, contentType: "text/html", body: Data("<html>Service Unavailable</html>".utf8)),
+                nil
+            )
         }
         window.append(now)
         windows[function] = window
@@ -187,7 +199,8 @@ public final class FakeResponsysServer: @unchecked Sendable {
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
             return (error(400, "INVALID_PARAMETER", "Content-Type must be application/x-www-form-urlencoded"), nil)
         }
-        let form = Dictionary(formFields(String(decoding: request.body, as: UTF8.self)), uniquingKeysWith: { a, _ in a })
+        let form = Dictionary(
+            formFields(String(decoding: request.body, as: UTF8.self)), uniquingKeysWith: { a, _ in a })
         switch form["auth_type"] {
         case "password":
             guard let user = form["user_name"], let password = form["password"], configuration.users[user] == password
@@ -264,7 +277,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
 
     private func mergeList(_ request: ServerRequest, list: String) -> (ServerReply, Int?) {
         guard members[list] != nil else { return (error(404, "LIST_NOT_FOUND", "List \(list) not found"), nil) }
-        guard let object = jsonObject(request.body) else { return (error(400, "INVALID_PARAMETER", "Body is not JSON"), nil) }
+        guard let object = jsonObject(request.body) else {
+            return (error(400, "INVALID_PARAMETER", "Body is not JSON"), nil)
+        }
         guard let ruleObject = object["mergeRule"] as? [String: Any] else {
             return (error(400, "INVALID_PARAMETER", "mergeRule is required"), nil)
         }
@@ -286,7 +301,8 @@ public final class FakeResponsysServer: @unchecked Sendable {
         for (index, row) in rows.enumerated() {
             switch mergeMember(list: list, names: names, values: row, rule: rule) {
             case .success(let riid): results.append([riid])
-            case .failure(let failure): results.append(["MERGEFAILED: Record \(index) = \(failure.code): \(failure.text)"])
+            case .failure(let failure):
+                results.append(["MERGEFAILED: Record \(index) = \(failure.code): \(failure.text)"])
             }
         }
         var echoed = object
@@ -301,14 +317,19 @@ public final class FakeResponsysServer: @unchecked Sendable {
     }
 
     /// Merges one record into a list; the RIID, or why it failed.
-    private func mergeMember(list: String, names: [String], values: [String], rule: MergeRule) -> Result<String, RecordFailure> {
+    private func mergeMember(list: String, names: [String], values: [String], rule: MergeRule) -> Result<
+        String, RecordFailure
+    > {
         guard values.count == names.count else {
-            return .failure(RecordFailure(code: "INVALID_PARAMETER", text: "Record has \(values.count) values for \(names.count) fields"))
+            return .failure(
+                RecordFailure(
+                    code: "INVALID_PARAMETER", text: "Record has \(values.count) values for \(names.count) fields"))
         }
         var fields: [String: String] = [:]
         for (name, value) in zip(names, values) { fields[name] = value }
         if let email = fields["EMAIL_ADDRESS_"], !email.isEmpty, !Self.isValidEmail(email) {
-            return .failure(RecordFailure(code: "INVALID_EMAIL_ADDRESS", text: "The value is not a valid email address"))
+            return .failure(
+                RecordFailure(code: "INVALID_EMAIL_ADDRESS", text: "The value is not a valid email address"))
         }
         guard let key1 = fields[rule.match1], !key1.isEmpty else {
             return .failure(RecordFailure(code: "INVALID_PARAMETER", text: "The match column \(rule.match1) is empty"))
@@ -326,7 +347,8 @@ public final class FakeResponsysServer: @unchecked Sendable {
             return .success(members[list]![index]["RIID_"] ?? "")
         }
         guard rule.insertOnNoMatch else {
-            return .failure(RecordFailure(code: "NO_RECIPIENT_FOUND", text: "No matching record and insertOnNoMatch is false"))
+            return .failure(
+                RecordFailure(code: "NO_RECIPIENT_FOUND", text: "No matching record and insertOnNoMatch is false"))
         }
         let riid = String(nextRIID)
         nextRIID += 1
@@ -397,7 +419,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
         guard let pet = pet(list, name) else {
             return (error(404, "PROFILE_EXTENSION_NOT_FOUND", "Profile extension \(name) not found"), nil)
         }
-        guard let object = jsonObject(request.body) else { return (error(400, "INVALID_PARAMETER", "Body is not JSON"), nil) }
+        guard let object = jsonObject(request.body) else {
+            return (error(400, "INVALID_PARAMETER", "Body is not JSON"), nil)
+        }
         // A PET merge has its rule at the top level, with match columns spelled without the underscore.
         let rule: MergeRule
         switch parseRule(object, pet: true) {
@@ -417,7 +441,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
         let table = pet.list + "/" + pet.name
         var results: [[String]] = []
         for (index, row) in rows.enumerated() {
-            func failed(_ code: String, _ text: String) { results.append(["MERGEFAILED: Record \(index) = \(code): \(text)"]) }
+            func failed(_ code: String, _ text: String) {
+                results.append(["MERGEFAILED: Record \(index) = \(code): \(text)"])
+            }
             guard row.count == names.count else {
                 failed("INVALID_PARAMETER", "Record has \(row.count) values for \(names.count) fields")
                 continue
@@ -446,7 +472,12 @@ public final class FakeResponsysServer: @unchecked Sendable {
         }
         var echoed = object
         echoed["recordData"] = ["fieldNames": ["RIID_"], "records": results, "mapTemplateName": NSNull()]
-        echoed["links"] = [["rel": "self", "href": "/rest/api/v1.3/lists/\(list)/listExtensions/\(pet.name)/members", "method": "POST"]]
+        echoed["links"] = [
+            [
+                "rel": "self", "href": "/rest/api/v1.3/lists/\(list)/listExtensions/\(pet.name)/members",
+                "method": "POST",
+            ]
+        ]
         return (ok(echoed), rows.count)
     }
 
@@ -469,7 +500,10 @@ public final class FakeResponsysServer: @unchecked Sendable {
                 results.append(["DELETEFAILED: NO records found for id"])
             }
         }
-        return (ok(deleteAnswer(results, href: "/rest/api/v1.3/lists/\(list)/listExtensions/\(pet.name)/members")), ids.count)
+        return (
+            ok(deleteAnswer(results, href: "/rest/api/v1.3/lists/\(list)/listExtensions/\(pet.name)/members")),
+            ids.count
+        )
     }
 
     private func listExtensions(list: String) -> (ServerReply, Int?) {
@@ -520,7 +554,11 @@ public final class FakeResponsysServer: @unchecked Sendable {
             for (key, value) in pairs {
                 for text in [key, value] where text.unicodeScalars.contains(where: { $0.value > 0x7F }) {
                     if request.body.range(of: Data(text.utf8)) != nil {
-                        return (error(400, "INVALID_REQUEST_CONTENT", "Non-ASCII characters in optionalData must be escaped as \\uXXXX"), nil)
+                        return (
+                            error(
+                                400, "INVALID_REQUEST_CONTENT",
+                                "Non-ASCII characters in optionalData must be escaped as \\uXXXX"), nil
+                        )
                     }
                 }
             }
@@ -539,7 +577,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
                 ])
                 answers.append(["recipientId": Int(riid) ?? -1, "success": true, "errorMessage": NSNull()])
             case .failure(let failure):
-                answers.append(["recipientId": -1, "success": false, "errorMessage": "\(failure.code): \(failure.text)"])
+                answers.append([
+                    "recipientId": -1, "success": false, "errorMessage": "\(failure.code): \(failure.text)",
+                ])
             }
         }
         return (ok(answers), records.count)
@@ -649,7 +689,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
     private func formFields(_ text: String) -> [(key: String, value: String)] {
         text.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (s: Substring) in s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            let decode = { (s: Substring) in
+                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+            }
             return (key: decode(parts[0]), value: parts.count > 1 ? decode(parts[1]) : "")
         }
     }
@@ -658,7 +700,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
         formFields(query).first { $0.key == name }?.value
     }
 
-    private func writeJournal(_ request: ServerRequest, function: String, reply: ServerReply, dropped: Bool, records: Int?) {
+    private func writeJournal(
+        _ request: ServerRequest, function: String, reply: ServerReply, dropped: Bool, records: Int?
+    ) {
         var entry: [String: Any] = [
             "time": ISO8601DateFormatter().string(from: Date()), "method": request.method, "path": request.path,
             "host": request.headers["host"] ?? "", "function": function, "dropped": dropped,
@@ -670,7 +714,7 @@ public final class FakeResponsysServer: @unchecked Sendable {
         if let records { entry["records"] = records }
         var line = json(entry)
         line.append(0x0A)
-        lock.withLock { journal?.write(line) }
+        lock.withLock { try? journal?.write(contentsOf: line) }
     }
 
     private func monotonic() -> Double {

@@ -123,12 +123,18 @@ final class TinyHTTPServer: @unchecked Sendable {
             while request == nil {
                 if let end = pending.range(of: headerEnd) {
                     guard let head = parseHead(pending[pending.startIndex..<end.lowerBound]) else {
-                        _ = write(fd, reply: .respond(status: 400, contentType: "text/plain", body: Data("bad request".utf8)), keepAlive: false)
+                        _ = write(
+                            fd, reply: .respond(status: 400, contentType: "text/plain", body: Data("bad request".utf8)),
+                            keepAlive: false)
                         return
                     }
                     let length = Int(head.headers["content-length"] ?? "0") ?? -1
                     guard length >= 0, head.headers["transfer-encoding"] == nil else {
-                        _ = write(fd, reply: .respond(status: 411, contentType: "text/plain", body: Data("Content-Length required".utf8)), keepAlive: false)
+                        _ = write(
+                            fd,
+                            reply: .respond(
+                                status: 411, contentType: "text/plain", body: Data("Content-Length required".utf8)),
+                            keepAlive: false)
                         return
                     }
                     let bodyStart = end.upperBound

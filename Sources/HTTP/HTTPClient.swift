@@ -151,7 +151,8 @@ final class EasyHandle {
 
     init() throws {
         guard let curl = curl_easy_init() else {
-            throw HTTPError(.library, target: "curl_easy_init", underlying: "out of memory", mayHaveReachedServer: false)
+            throw HTTPError(
+                .library, target: "curl_easy_init", underlying: "out of memory", mayHaveReachedServer: false)
         }
         self.curl = curl
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
@@ -175,7 +176,8 @@ final class EasyHandle {
         // libcurl adds "Expect: 100-continue" to large bodies; an empty value turns that off.
         for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
             guard let appended = curl_slist_append(headerList, line) else {
-                throw HTTPError(.library, target: request.target, underlying: "out of memory", mayHaveReachedServer: false)
+                throw HTTPError(
+                    .library, target: request.target, underlying: "out of memory", mayHaveReachedServer: false)
             }
             headerList = appended
         }
@@ -189,9 +191,11 @@ final class EasyHandle {
             try check(retl_curl_set_long(curl, CURLOPT_SSL_VERIFYPEER, 1), request)
             try check(retl_curl_set_long(curl, CURLOPT_SSL_VERIFYHOST, 2), request)
             try check(retl_curl_set_long(curl, CURLOPT_FOLLOWLOCATION, 0), request)
-            try check(retl_curl_set_long(curl, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(options.connectTimeout)), request)
+            try check(
+                retl_curl_set_long(curl, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(options.connectTimeout)), request)
             try check(retl_curl_set_long(curl, CURLOPT_TIMEOUT_MS, milliseconds(options.totalTimeout)), request)
-            try check(retl_curl_set_offset(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes)), request)
+            try check(
+                retl_curl_set_offset(curl, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(options.maxResponseBytes)), request)
             try check(retl_curl_set_string(curl, CURLOPT_USERAGENT, options.userAgent), request)
             try check(retl_curl_set_slist(curl, CURLOPT_HTTPHEADER, headerList), request)
             try check(retl_curl_set_callback(curl, CURLOPT_WRITEFUNCTION, writeBody), request)

@@ -66,7 +66,8 @@ public enum ResponsysBody {
             let optional = record.optionalData.map {
                 "{\"name\":\(JSONText.quote($0.name, asciiOnly: true)),\"value\":\(JSONText.quote($0.value, asciiOnly: true))}"
             }
-            return "{\"fieldValues\":\(array(record.fieldValues)),\"optionalData\":[\(optional.joined(separator: ","))]}"
+            return
+                "{\"fieldValues\":\(array(record.fieldValues)),\"optionalData\":[\(optional.joined(separator: ","))]}"
         }
         var text = "{\"mergeTriggerRecordData\":{\"fieldNames\":\(array(fieldNames))"
         text += ",\"mergeTriggerRecords\":[\(items.joined(separator: ","))]},\"mergeRule\":\(mergeRule(rule))}"

@@ -52,7 +52,8 @@ public final class ResponsysClient: @unchecked Sendable {
 
     /// `POST /rest/api/v1.3/lists/{list}/members` with `body` as is (at most 200 records).
     public func mergeListMembers(list: String, body: Data) throws -> MergeOutcome {
-        try recordCall(.mergeListMembers, path: "/rest/api/v1.3/lists/\(segment(list))/members", body: body, what: "list \(list)")
+        try recordCall(
+            .mergeListMembers, path: "/rest/api/v1.3/lists/\(segment(list))/members", body: body, what: "list \(list)")
     }
 
     /// `POST /rest/api/v1.3/lists/{list}/listExtensions/{pet}/members` with `body` as is.
@@ -211,11 +212,14 @@ public final class ResponsysClient: @unchecked Sendable {
         while true {
             let session = try currentSession()
             limiter.acquire()
-            var headers: [(name: String, value: String)] = [("Authorization", session.token), ("Accept", "application/json")]
+            var headers: [(name: String, value: String)] = [
+                ("Authorization", session.token), ("Accept", "application/json"),
+            ]
             if body != nil { headers.append(("Content-Type", "application/json")) }
             let request = HTTPRequest(
                 method: method, url: session.base + path, headers: headers, body: body, repeatable: repeatable)
 
+            let started = monotonicSeconds()
             let response: HTTPResponse
             do {
                 response = try http.send(request)
@@ -225,12 +229,19 @@ public final class ResponsysClient: @unchecked Sendable {
                     return .unknown("\(error.code.rawValue): \(error.underlying)")
                 }
                 guard error.exitStatus == .temporaryFailure else {
-                    throw ResponsysError(.transport, "cannot send the request for \(what)", underlying: error.description)
+                    throw ResponsysError(
+                        .transport, "cannot send the request for \(what)", underlying: error.description)
                 }
                 failures += 1
                 try backOff(failures, what: what, reason: error.description, log: log)
                 continue
             }
+            log.debug(
+                "call answered",
+                [
+                    "status": response.status, "ms": Int((monotonicSeconds() - started) * 1000),
+                    "bytes": response.body.count,
+                ])
             if (200..<300).contains(response.status) { return .answered(response) }
 
             let envelope = ErrorEnvelope(response.body)
@@ -242,7 +253,8 @@ public final class ResponsysClient: @unchecked Sendable {
                         .throttled, "still over the rate limit for \(what)", errorCode: envelope.errorCode,
                         httpStatus: response.status)
                 }
-                log.warn("rate limit exceeded; waiting", ["seconds": retry.minuteBoundaryWait, "status": response.status])
+                log.warn(
+                    "rate limit exceeded; waiting", ["seconds": retry.minuteBoundaryWait, "status": response.status])
                 limiter.pause(for: retry.minuteBoundaryWait)
             case .capacity:
                 capacityWaits += 1
@@ -282,7 +294,9 @@ public final class ResponsysClient: @unchecked Sendable {
             throw ResponsysError(.unavailable, "gave up on \(what) after \(failures) attempts", underlying: reason)
         }
         let seconds = retry.backoff(afterFailures: failures)
-        log.warn("call failed; retrying", ["attempt": failures, "seconds": String(format: "%.2f", seconds), "reason": reason])
+        log.warn(
+            "call failed; retrying",
+            ["attempt": failures, "seconds": String(format: "%.2f", seconds), "reason": reason])
         Thread.sleep(forTimeInterval: seconds)
     }
 
@@ -350,7 +364,8 @@ public final class ResponsysClient: @unchecked Sendable {
                 response = try http.send(request)
             } catch let error as HTTPError {
                 guard error.exitStatus == .temporaryFailure else {
-                    throw ResponsysError(.transport, "cannot reach the login host \(hostName)", underlying: error.description)
+                    throw ResponsysError(
+                        .transport, "cannot reach the login host \(hostName)", underlying: error.description)
                 }
                 failures += 1
                 try backOff(failures, what: "login on \(hostName)", reason: error.description, log: logger)
@@ -362,7 +377,8 @@ public final class ResponsysClient: @unchecked Sendable {
                     let token = object["authToken"] as? String, !token.isEmpty,
                     let endPoint = object["endPoint"] as? String, !endPoint.isEmpty
                 else {
-                    throw ResponsysError(.unexpectedResponse, "the login answer of \(hostName) has no authToken or endPoint")
+                    throw ResponsysError(
+                        .unexpectedResponse, "the login answer of \(hostName) has no authToken or endPoint")
                 }
                 logger.addSecret(token)
                 generation += 1
@@ -374,7 +390,8 @@ public final class ResponsysClient: @unchecked Sendable {
             case .throttled, .capacity:
                 throttleWaits += 1
                 guard throttleWaits <= retry.maxThrottleWaits else {
-                    throw ResponsysError(.throttled, "login on \(hostName) is still throttled", errorCode: envelope.errorCode)
+                    throw ResponsysError(
+                        .throttled, "login on \(hostName) is still throttled", errorCode: envelope.errorCode)
                 }
                 logger.warn("login throttled; waiting", ["seconds": retry.minuteBoundaryWait])
                 limiter.pause(for: retry.minuteBoundaryWait)

@@ -57,7 +57,8 @@ public struct ResponsysError: DiagnosedError, Equatable {
         case .forbidden: "ask the Responsys account administrator to grant this API user the API role and function"
         case .blocked: "the account administrator has blocked this API function for the user"
         case .notFound: "check the name in the configuration against the Responsys account (names are case-sensitive)"
-        case .invalidRequest: "the request was refused as sent; see the detail, fix the data or the mapping, then re-run"
+        case .invalidRequest:
+            "the request was refused as sent; see the detail, fix the data or the mapping, then re-run"
         case .throttled, .unavailable: "a temporary condition; the run can be resumed later"
         case .transport: nil
         case .unexpectedResponse: "the answer did not have the documented shape; keep the receipt and report it"

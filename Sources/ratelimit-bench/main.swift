@@ -55,6 +55,7 @@ let elapsed = min(monotonicSeconds(), deadline) - start
 let perMinute = Double(counter.completed) / elapsed * 60
 print(
     String(
-        format: "achieved %.1f calls/min against a limit of %d/min (%.1f%%) over %.0f s; %d calls answered, %d failed records, %d errors",
+        format:
+            "achieved %.1f calls/min against a limit of %d/min (%.1f%%) over %.0f s; %d calls answered, %d failed records, %d errors",
         perMinute, limit, perMinute / Double(limit) * 100, elapsed, counter.completed, counter.failed, errors.count))
 for error in errors.prefix(3) { print("error: \(error)") }

@@ -209,6 +209,21 @@ import Testing
         #expect(fake.server.currentStats().calls["mergeTriggerEmail"] == nil)
     }
 
+    @Test func aTriggerRefusedForItsTokenIsSentAfterANewLogin() throws {
+        let fake = try FakeHarness()
+        let client = try fake.client()
+        try client.login()
+        fake.server.expireTokens()
+        let outcome = try client.mergeTriggerEmail(campaign: "WELCOME", body: triggerBody(["ann@example.org"]))
+        guard case .answered(let recipients) = outcome else {
+            Issue.record("expected an answer, got \(outcome)")
+            return
+        }
+        #expect(recipients.map(\.success) == [true])
+        #expect(fake.server.currentStats().logins == 2)
+        #expect(try fake.emails().count == 1)
+    }
+
     @Test func aThrottledTriggerIsSentOnceTheLimitAllows() throws {
         let fake = try FakeHarness()
         let client = try fake.client()

@@ -2,8 +2,9 @@ import Core
 import FakeResponsys
 import Foundation
 import HTTP
-@testable import Responsys
 import Testing
+
+@testable import Responsys
 
 @Suite struct RecordOutcomeTests {
     @Test func anInvalidEmailFailsOnlyItsRecord() throws {
@@ -35,7 +36,9 @@ import Testing
         var rule = MergeRule()
         rule.matchColumnName1 = "EMAIL_ADDRESS"
         let body = ResponsysBody.listMerge(fieldNames: ["EMAIL_ADDRESS_"], records: [["ann@example.org"]], rule: rule)
-        let error = #expect(throws: ResponsysError.self) { _ = try client.mergeListMembers(list: "MASTER_LIST", body: body) }
+        let error = #expect(throws: ResponsysError.self) {
+            _ = try client.mergeListMembers(list: "MASTER_LIST", body: body)
+        }
         #expect(error?.code == .invalidRequest)
         #expect(error?.errorCode == "INVALID_PARAMETER")
     }
@@ -54,7 +57,8 @@ import Testing
         #expect(outcome.records.first == .riid("70000001"))
         #expect(outcome.failures.map(\.code) == ["NO_RECIPIENT_FOUND"])
         let pets = try fake.state()["pets"] as? [String: [[String: String]]]
-        #expect(pets?["MASTER_LIST/Lytics_User_Fields"] == [["RIID_": "70000001", "FIRST_NAME": "Ann", "CITY": "Oslo"]])
+        #expect(
+            pets?["MASTER_LIST/Lytics_User_Fields"] == [["RIID_": "70000001", "FIRST_NAME": "Ann", "CITY": "Oslo"]])
     }
 
     @Test func petMergeRefusesUnderscoreMatchColumnsAndNeedsAListKey() throws {
@@ -81,7 +85,8 @@ import Testing
         let client = try fake.client()
         _ = try client.mergeListMembers(list: "MASTER_LIST", body: listBody([["ann@example.org", "c-1"]]))
         let outcome = try client.deleteListMembers(
-            list: "MASTER_LIST", body: ResponsysBody.delete(queryAttribute: "e", ids: ["ann@example.org", "zed@example.org"]))
+            list: "MASTER_LIST",
+            body: ResponsysBody.delete(queryAttribute: "e", ids: ["ann@example.org", "zed@example.org"]))
 
         #expect(outcome.records.first == .riid("70000001"))
         #expect(outcome.failures.map(\.code) == ["DELETEFAILED"])
@@ -118,7 +123,9 @@ import Testing
              "optionalData":[{"name":"OFFER","value":"Crème"}]}]},
              "mergeRule":{"insertOnNoMatch":true,"updateOnMatch":"REPLACE_ALL","matchColumnName1":"EMAIL_ADDRESS_"}}
             """.utf8)
-        let error = #expect(throws: ResponsysError.self) { _ = try client.mergeTriggerEmail(campaign: "WELCOME", body: raw) }
+        let error = #expect(throws: ResponsysError.self) {
+            _ = try client.mergeTriggerEmail(campaign: "WELCOME", body: raw)
+        }
         #expect(error?.errorCode == "INVALID_REQUEST_CONTENT")
         #expect(try fake.emails().isEmpty)
     }
@@ -177,7 +184,8 @@ import Testing
                 method: "POST", url: fake.server.baseURL + "/rest/api/v1.3/auth/token",
                 headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Data(form.utf8)))
         #expect(refused.status == 400)
-        let good = "user_name=\(testUser)&password=\(testPassword.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&auth_type=password"
+        let good =
+            "user_name=\(testUser)&password=\(testPassword.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&auth_type=password"
         // Not repeatable: libcurl would otherwise resend it silently on a fresh connection, since the
         // dropped one was a reused keep-alive connection.
         let error = #expect(throws: HTTPError.self) {
