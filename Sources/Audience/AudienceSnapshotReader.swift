@@ -371,7 +371,8 @@ public struct AudienceSnapshotReader: Sendable {
                 // A negative offset marks valid JSON that is not an object.
                 outcome = .failure(
                     SnapshotRejectReason(
-                        text: error.offset < 0 ? error.reason : "not JSON: \(error.reason) at byte \(error.offset + 1)"))
+                        text: error.offset < 0 ? error.reason : "not JSON: \(error.reason) at byte \(error.offset + 1)")
+                )
             }
             switch outcome {
             case .success(let extracted): try row(extracted)
