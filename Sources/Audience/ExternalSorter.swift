@@ -376,7 +376,7 @@ public final class ExternalSorter {
 }
 
 /// Encodes extracted rows as canonical snapshot lines, byte for byte as `AudienceMember.snapshotLine`.
-struct SnapshotEncoder {
+struct SnapshotEncoder: Sendable {
     private let fields: [(name: String, index: Int)]
     private let audiences: [(name: String, index: Int)]
 
