@@ -186,3 +186,23 @@ import Warehouse
         #expect(rejects[5].reason.contains("UTF-8"))
     }
 }
+
+@Suite struct GzipCSVTests {
+    /// A gzip CSV refused at its header, while the inflating thread still has megabytes to pass on:
+    /// the error comes back (no hang, no SIGPIPE).
+    @Test func refusedHeaderStopsTheInflater() throws {
+        let folder = try TemporaryFolder("audience")
+        var text = "mail,first_name\n"
+        for index in 0..<100_000 { text += "user\(index)@example.org,Name \(index)\n" }
+        let plain = try folder.write("users.csv", text)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = [plain]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect {
+            _ = try AudienceSnapshotReader(options: AudienceSnapshotOptions()).readFile(
+                plain + ".gz", member: { _ in }, reject: { _ in })
+        } throws: { ($0 as? AudienceError)?.code == .badSource }
+    }
+}
