@@ -23,16 +23,18 @@ let package = Package(
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CSQLite3", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        // SHA-256 for the event transform (event ids and output digests at hardware speed).
+        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
 
         // One library per concern.
         .target(name: "Core"),
         .target(name: "Config", dependencies: ["Core"]),
         .target(name: "Staging", dependencies: ["Core"]),
-        .target(name: "Records", dependencies: ["Core"]),
+        .target(name: "Records", dependencies: ["Core", "CCrypto"]),
         .target(name: "Warehouse", dependencies: ["Core", "Records", "CSQLite3"]),
         .target(name: "SFTP", dependencies: ["Core", "CLibSSH2"]),
         .target(name: "PGP", dependencies: ["Core", "CGPGME"]),
-        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib"]),
+        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib", "PGP"]),
         .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
         .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
         .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
@@ -47,6 +49,10 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // bench/transform.sh runs the import-events transform through this (release build).
+        .executableTarget(name: "transform-bench", dependencies: ["Core", "Records"], path: "bench/transform-bench"),
+        // Drives the Responsys client against fake-responsys for bench/ratelimit.sh.
+        .executableTarget(name: "ratelimit-bench", dependencies: ["Core", "HTTP", "Responsys"]),
         // bench/diff.sh: times the audience extract + transform against DuckDB.
         .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
 

@@ -34,8 +34,11 @@ public struct CSVHeader: Sendable, Equatable {
     public func index(of name: String) -> Int? { names.firstIndex(of: name) }
 
     /// Makes `names` unique with the rule above; used for the header and again after names are normalized.
-    public static func uniqueNames(_ names: [String]) -> (names: [String], renames: [Rename]) {
-        var used = Set<String>()
+    /// Names in `reserved` count as already taken (keys the caller adds itself).
+    public static func uniqueNames(_ names: [String], reserved: Set<String> = []) -> (
+        names: [String], renames: [Rename]
+    ) {
+        var used = reserved
         var result: [String] = []
         var renames: [Rename] = []
         result.reserveCapacity(names.count)
@@ -45,6 +48,7 @@ public struct CSVHeader: Sendable, Equatable {
             if name.isEmpty {
                 unique = "column_\(position)"
             } else if used.contains(name) {
+                // Taken by an earlier column or reserved.
                 unique = "\(name)_\(position)"
             }
             var suffix = 2

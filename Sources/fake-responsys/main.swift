@@ -1,1 +1,15 @@
-print("fake-responsys")
+import FakeResponsys
+import Foundation
+
+// fake-responsys: a local Responsys REST stand-in for tests and the demo. The first line on stdout is the
+// bound port; then it serves until killed.
+do {
+    let configuration = try FakeResponsysConfiguration.parse(Array(CommandLine.arguments.dropFirst()))
+    let server = FakeResponsysServer(configuration)
+    let port = try server.start()
+    FileHandle.standardOutput.write(Data("\(port)\n".utf8))
+    while true { sleep(3600) }
+} catch {
+    FileHandle.standardError.write(Data("fake-responsys: \(error)\n".utf8))
+    exit(2)
+}

@@ -1,0 +1,187 @@
+import CLibSSH2
+import Core
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What `download` fetched: the file's full size, where this attempt started, and the SHA-256 of the whole file.
+public struct DownloadResult: Sendable, Equatable {
+    public var bytes: Int64
+    /// The length of the `.part` file this attempt resumed from (0 for a fresh download).
+    public var resumedFrom: Int64
+    /// Lowercase hex SHA-256 of the complete local file.
+    public var sha256: String
+}
+
+/// An open remote file; it keeps its session alive and closes itself.
+final class RemoteFile {
+    let session: SFTPSession
+    let handle: OpaquePointer
+    let path: String
+
+    init(session: SFTPSession, path: String) throws {
+        guard let handle = retl_sftp_open(session.sftp, path, UInt(LIBSSH2_FXF_READ), 0) else {
+            throw session.failure("cannot open \(path) on \(session.target)")
+        }
+        self.session = session
+        self.handle = handle
+        self.path = path
+    }
+
+    deinit { _ = retl_sftp_close(handle) }
+}
+
+extension SFTPSession {
+    /// The read size that keeps libssh2 1.10's read-ahead busy: it splits one `libssh2_sftp_read` into
+    /// pipelined 30 000-byte requests covering the buffer, so a large buffer means many requests in flight.
+    /// Measured with bench/sftp-download.sh (see its output for the figures).
+    public static let defaultReadBufferSize = 2 << 20
+
+    /// Downloads `remotePath` to `localPath`, through `localPath + ".part"` (mode 0600).
+    ///
+    /// An existing `.part` is resumed from its length (a longer one than `expectedSize` is restarted). Reads
+    /// continue until the server reports end of file, so a short read is never taken for the end; the total
+    /// must equal `expectedSize` (the size in the listing), otherwise the `.part` is removed and `sizeMismatch`
+    /// is thrown. The file is synced and renamed into place only when complete. `progress` receives
+    /// (bytes so far, expected size) after every read.
+    public func download(
+        remotePath: String, to localPath: String, expectedSize: Int64, readBufferSize: Int = defaultReadBufferSize,
+        progress: (Int64, Int64) -> Void = { _, _ in }
+    ) throws -> DownloadResult {
+        precondition(readBufferSize > 0 && expectedSize >= 0)
+        let partPath = localPath + ".part"
+        let local = try PartFile(path: partPath)
+        var digest = SHA256()
+        var resumedFrom = try local.length()
+        if resumedFrom > expectedSize {
+            logger.warn("partial file longer than the remote file; restarting", ["file": partPath])
+            try local.truncate()
+            resumedFrom = 0
+        }
+        if resumedFrom > 0 { try local.hashExisting(into: &digest, length: resumedFrom) }
+
+        let remote = try RemoteFile(session: self, path: remotePath)
+        if resumedFrom > 0 {
+            retl_sftp_seek(remote.handle, UInt64(resumedFrom))
+            logger.info("resuming download", ["file": remotePath, "from": resumedFrom])
+        }
+
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+        let bytes = buffer.bindMemory(to: CChar.self)
+        var received = resumedFrom
+        var readsSinceKeepalive = 0
+        while true {
+            let count = libssh2_sftp_read(remote.handle, bytes.baseAddress, bytes.count)
+            if count < 0 { throw failure("download of \(remotePath) from \(target) failed at byte \(received)") }
+            if count == 0 { break }  // end of file: only a zero-length answer means that
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+            try local.append(chunk)
+            digest.update(chunk)
+            received += Int64(count)
+            progress(received, expectedSize)
+            readsSinceKeepalive += 1
+            if readsSinceKeepalive == 64 {
+                keepAlive()
+                readsSinceKeepalive = 0
+            }
+        }
+
+        guard received == expectedSize else {
+            local.discard()
+            throw SFTPError(
+                .sizeMismatch,
+                "\(remotePath) on \(target) has \(received) bytes, but the listing said \(expectedSize)",
+                remedy: "The file changed while it was being fetched; the next run fetches it again")
+        }
+        try local.finish(renamingTo: localPath)
+        return DownloadResult(bytes: received, resumedFrom: resumedFrom, sha256: digest.finalizeHex())
+    }
+}
+
+/// The local `.part` file of a download: created 0600, appended to, then synced and renamed into place.
+private final class PartFile {
+    let path: String
+    private var descriptor: Int32
+
+    init(path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if descriptor < 0 { throw Self.error("cannot open", path) }
+        // An older .part may have other permissions; downloaded data is readable by its owner only.
+        if fchmod(descriptor, 0o600) != 0 { throw Self.error("cannot set permissions on", path) }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    func length() throws -> Int64 {
+        let end = lseek(descriptor, 0, SEEK_END)
+        if end < 0 { throw Self.error("cannot seek in", path) }
+        return Int64(end)
+    }
+
+    func truncate() throws {
+        if ftruncate(descriptor, 0) != 0 || lseek(descriptor, 0, SEEK_SET) < 0 {
+            throw Self.error("cannot truncate", path)
+        }
+    }
+
+    /// Feeds the first `length` bytes already on disk to `digest`, so the result covers the whole file.
+    func hashExisting(into digest: inout SHA256, length: Int64) throws {
+        let reader = open(path, O_RDONLY | O_CLOEXEC)
+        if reader < 0 { throw Self.error("cannot read", path) }
+        defer { close(reader) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var remaining = length
+        while remaining > 0 {
+            let count = read(reader, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { throw Self.error("cannot read", path) }
+            digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            remaining -= Int64(count)
+        }
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Self.error("cannot write", path)
+            }
+            offset += written
+        }
+    }
+
+    /// Syncs, closes (a close can fail and is reported), renames to `target`, syncs the folder.
+    func finish(renamingTo target: String) throws {
+        if fsync(descriptor) != 0 { throw Self.error("cannot sync", path) }
+        let result = close(descriptor)
+        descriptor = -1
+        if result != 0 { throw Self.error("cannot close", path) }
+        if rename(path, target) != 0 { throw Self.error("cannot rename into place", path) }
+        Files.syncDirectory((target as NSString).deletingLastPathComponent)
+    }
+
+    /// Removes the file (its content is known to be wrong).
+    func discard() {
+        close(descriptor)
+        descriptor = -1
+        unlink(path)
+    }
+
+    private static func error(_ action: String, _ path: String) -> SFTPError {
+        let number = errno
+        return SFTPError(
+            .localIO, "\(action) the local file \(path)", underlying: systemErrorText(number),
+            remedy: "Check free space and permissions of the staging folder")
+    }
+}

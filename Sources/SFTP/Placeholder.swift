@@ -1,1 +1,0 @@
-// The SFTP module; see its issue.
