@@ -162,18 +162,13 @@ public final class CSVReader {
     /// The line number of `buffer[start]`.
     private var line = 1
 
-    // The fields of the current row: field i is data[bounds[i]..<bounds[i + 1]].
-    private var data: UnsafeMutablePointer<UInt8>
-    private var dataCapacity: Int
-    private var dataCount = 0
-    private var bounds: UnsafeMutablePointer<Int>
-    private var boundsCapacity: Int
-    private var fieldCount = 0
+    /// The fields of the current row.
+    private var store: FieldStore
 
     /// special[byte] != 0 for the bytes that end an unquoted field: the delimiter, CR and LF.
     private let special: UnsafeMutablePointer<UInt8>
     /// UTF-8 of bytes 0x80…0xFF for the single-byte encodings; nil for UTF-8.
-    private let transcoding: [UInt32]?
+    private let transcoding: UnsafeMutablePointer<UInt32>?
 
     private enum Outcome { case row, needMore, endOfInput }
     private var rowLine = 0
@@ -205,13 +200,16 @@ public final class CSVReader {
         self.maximumRowBytes = options.maximumRowBytes
         capacity = options.bufferSize
         buffer = .allocate(capacity: capacity)
-        dataCapacity = 64 << 10
-        data = .allocate(capacity: dataCapacity)
-        boundsCapacity = 256
-        bounds = .allocate(capacity: boundsCapacity)
         special = .allocate(capacity: 256)
         special.initialize(repeating: 0, count: 256)
-        transcoding = options.encoding == .utf8 ? nil : TextEncoding.transcodingTable(for: options.encoding)
+        if options.encoding == .utf8 {
+            transcoding = nil
+        } else {
+            let table = UnsafeMutablePointer<UInt32>.allocate(capacity: 128)
+            table.initialize(from: TextEncoding.transcodingTable(for: options.encoding), count: 128)
+            transcoding = table
+        }
+        store = FieldStore(transcoding: transcoding)
         #if os(Linux)
             posix_fadvise(fileDescriptor, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif
@@ -226,9 +224,9 @@ public final class CSVReader {
 
     deinit {
         buffer.deallocate()
-        data.deallocate()
-        bounds.deallocate()
+        store.deallocate()
         special.deallocate()
+        transcoding?.deallocate()
         if ownsDescriptor { close(fd) }
     }
 
@@ -239,9 +237,9 @@ public final class CSVReader {
             case .row:
                 return CSVRow(
                     line: rowLine, byteOffset: bufferFileOffset + Int64(rowStart), problem: rowProblem,
-                    count: fieldCount,
+                    count: store.fieldCount,
                     rawBytes: UnsafeRawBufferPointer(start: buffer + rowStart, count: rowEnd - rowStart),
-                    data: data, bounds: bounds, encoding: encoding)
+                    data: store.data, bounds: store.bounds, encoding: encoding)
             case .endOfInput:
                 return nil
             case .needMore:
@@ -349,67 +347,6 @@ public final class CSVReader {
 
     // MARK: Parsing
 
-    @inline(__always)
-    private func reserveData(_ extra: Int) {
-        guard dataCount + extra > dataCapacity else { return }
-        var grown = dataCapacity * 2
-        while dataCount + extra > grown { grown *= 2 }
-        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
-        bigger.update(from: data, count: dataCount)
-        data.deallocate()
-        data = bigger
-        dataCapacity = grown
-    }
-
-    @inline(__always)
-    private func append(_ source: UnsafeMutablePointer<UInt8>, _ count: Int) {
-        guard count > 0 else { return }
-        if let transcoding {
-            reserveData(count * 3)
-            var out = data + dataCount
-            for index in 0..<count {
-                let byte = source[index]
-                if byte < 0x80 {
-                    out.pointee = byte
-                    out += 1
-                } else {
-                    let packed = transcoding[Int(byte) - 0x80]
-                    let length = Int(packed >> 24)
-                    out[0] = UInt8(truncatingIfNeeded: packed)
-                    out[1] = UInt8(truncatingIfNeeded: packed >> 8)
-                    if length == 3 { out[2] = UInt8(truncatingIfNeeded: packed >> 16) }
-                    out += length
-                }
-            }
-            dataCount = out - data
-        } else {
-            reserveData(count)
-            (data + dataCount).update(from: source, count: count)
-            dataCount += count
-        }
-    }
-
-    @inline(__always)
-    private func appendByte(_ byte: UInt8) {
-        reserveData(1)
-        data[dataCount] = byte
-        dataCount += 1
-    }
-
-    @inline(__always)
-    private func endField() {
-        fieldCount += 1
-        if fieldCount + 1 >= boundsCapacity {
-            let grown = boundsCapacity * 2
-            let bigger = UnsafeMutablePointer<Int>.allocate(capacity: grown)
-            bigger.update(from: bounds, count: fieldCount)
-            bounds.deallocate()
-            bounds = bigger
-            boundsCapacity = grown
-        }
-        bounds[fieldCount] = dataCount
-    }
-
     /// Parses one row from `start`. Returns `.needMore` when the buffered bytes end inside the row and the
     /// file has not ended; the row is then parsed again from its start once more bytes are in.
     private func parse() -> Outcome {
@@ -450,9 +387,10 @@ public final class CSVReader {
         let first = p
         var rawEnd = p
         var problem: CSVRowProblem?
-        dataCount = 0
-        fieldCount = 0
-        bounds[0] = 0
+        // The field store is worked on as a local value (no exclusivity checks per byte), then put back.
+        var store = self.store
+        defer { self.store = store }
+        store.startRow()
         fields: while true {
             if p < end && buffer[p] == quote {
                 p += 1
@@ -468,7 +406,7 @@ public final class CSVReader {
                         }
                         q += 1
                     }
-                    append(buffer + p, q - p)
+                    store.append(buffer + p, q - p)
                     if q == end {
                         if !atEnd { return .needMore }
                         problem = .unterminatedQuote
@@ -477,7 +415,7 @@ public final class CSVReader {
                     }
                     if q + 1 == end && !atEnd { return .needMore }
                     if q + 1 < end && buffer[q + 1] == quote {
-                        appendByte(quote)
+                        store.appendByte(quote)
                         p = q + 2
                         continue quoted
                     }
@@ -488,9 +426,9 @@ public final class CSVReader {
             // The unquoted field, or what follows a closing quote.
             var q = p
             while q < end && special[Int(buffer[q])] == 0 { q += 1 }
-            append(buffer + p, q - p)
+            store.append(buffer + p, q - p)
             p = q
-            endField()
+            store.endField()
             if p == end {
                 if !atEnd { return .needMore }
                 rawEnd = end
@@ -528,5 +466,97 @@ public final class CSVReader {
         start = p
         line = lineNumber
         return .row
+    }
+}
+
+/// The fields of the row being parsed: field i is data[bounds[i]..<bounds[i + 1]]. A plain value with raw
+/// pointers, freed by its owner (`CSVReader.deinit`).
+private struct FieldStore {
+    var data: UnsafeMutablePointer<UInt8>
+    var dataCapacity = 64 << 10
+    var dataCount = 0
+    var bounds: UnsafeMutablePointer<Int>
+    var boundsCapacity = 256
+    var fieldCount = 0
+    let transcoding: UnsafeMutablePointer<UInt32>?
+
+    init(transcoding: UnsafeMutablePointer<UInt32>?) {
+        self.transcoding = transcoding
+        data = .allocate(capacity: dataCapacity)
+        bounds = .allocate(capacity: boundsCapacity)
+        bounds[0] = 0
+    }
+
+    func deallocate() {
+        data.deallocate()
+        bounds.deallocate()
+    }
+
+    @inline(__always)
+    mutating func startRow() {
+        dataCount = 0
+        fieldCount = 0
+        bounds[0] = 0
+    }
+
+    @inline(__always)
+    mutating func reserveData(_ extra: Int) {
+        guard dataCount + extra > dataCapacity else { return }
+        var grown = dataCapacity * 2
+        while dataCount + extra > grown { grown *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        bigger.update(from: data, count: dataCount)
+        data.deallocate()
+        data = bigger
+        dataCapacity = grown
+    }
+
+    @inline(__always)
+    mutating func append(_ source: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        guard count > 0 else { return }
+        if let transcoding {
+            reserveData(count * 3)
+            var out = data + dataCount
+            for index in 0..<count {
+                let byte = source[index]
+                if byte < 0x80 {
+                    out.pointee = byte
+                    out += 1
+                } else {
+                    let packed = transcoding[Int(byte) - 0x80]
+                    let length = Int(packed >> 24)
+                    out[0] = UInt8(truncatingIfNeeded: packed)
+                    out[1] = UInt8(truncatingIfNeeded: packed >> 8)
+                    if length == 3 { out[2] = UInt8(truncatingIfNeeded: packed >> 16) }
+                    out += length
+                }
+            }
+            dataCount = out - data
+        } else {
+            reserveData(count)
+            (data + dataCount).update(from: source, count: count)
+            dataCount += count
+        }
+    }
+
+    @inline(__always)
+    mutating func appendByte(_ byte: UInt8) {
+        reserveData(1)
+        data[dataCount] = byte
+        dataCount += 1
+    }
+
+    @inline(__always)
+    mutating func endField() {
+        fieldCount += 1
+        if fieldCount + 1 >= boundsCapacity {
+            let grown = boundsCapacity * 2
+            let bigger = UnsafeMutablePointer<Int>.allocate(capacity: grown)
+            bigger.update(from: bounds, count: fieldCount)
+            bounds.deallocate()
+            bounds = bigger
+            boundsCapacity = grown
+        }
+        bounds[fieldCount] = dataCount
     }
 }

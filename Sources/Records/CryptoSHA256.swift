@@ -51,11 +51,14 @@ final class CryptoSHA256 {
         check(EVP_DigestFinal_ex(context, digest, &length), "EVP_DigestFinal_ex")
     }
 
-    /// Hashes one message into `digest`.
+    /// Hashes one message into `digest` (the one-shot call: no provider dispatch, for short messages).
     func hash(_ bytes: UnsafeRawBufferPointer) {
-        begin()
-        update(bytes)
-        finish()
+        guard let base = bytes.baseAddress else {
+            begin()
+            finish()
+            return
+        }
+        retl_crypto_sha256(base, bytes.count, digest)
     }
 
     /// The first `byteCount` bytes of `digest` as lowercase hex.

@@ -68,15 +68,20 @@ public final class EventNormalizer {
     /// Columns renamed by the reader's header rules or here.
     public let renames: [CSVHeader.Rename]
 
-    private let kinds: [Kind]
-    private let keyPrefixes: [[UInt8]]
-    private let prefix: [UInt8]
-    private let provenance: [UInt8]
+    // Per-column tables as raw memory: the per-row loop then touches no reference-counted storage.
+    private let columnCount: Int
+    private let kinds: UnsafeMutablePointer<Kind>
+    /// `,"key":` of column i is keyBytes[keyStarts[i]..<keyStarts[i + 1]].
+    private let keyBytes: UnsafeMutablePointer<UInt8>
+    private let keyStarts: UnsafeMutablePointer<Int>
+    private let prefix: UnsafeMutableBufferPointer<UInt8>
+    private let provenance: UnsafeMutableBufferPointer<UInt8>
+    private let eventIDKey: UnsafeMutableBufferPointer<UInt8>
     private let offset: Int
     private let hasher: CryptoSHA256
     private var idInput: UnsafeMutablePointer<UInt8>
     private var idInputCapacity: Int
-    private let sourceBytes: [UInt8]
+    private let sourceBytes: UnsafeMutableBufferPointer<UInt8>
 
     public init(fileName: EventFileName, sourceName: String, header: CSVHeader, options: TransformOptions) throws {
         hasher = try CryptoSHA256()
@@ -97,7 +102,7 @@ public final class EventNormalizer {
         }
         self.renames = renames.sorted { $0.position < $1.position }
         var sawAccount = false
-        kinds = keys.map { key in
+        let kindList = keys.map { key -> Kind in
             if key == "account_id" && !sawAccount {
                 sawAccount = true
                 return .accountID
@@ -107,48 +112,75 @@ public final class EventNormalizer {
             if EventNormalizer.timestampKeys.contains(key) { return .timestamp }
             return .text
         }
-        keyPrefixes = keys.map { Array(("," + JSONText.quote($0) + ":").utf8) }
-        prefix = Array(
-            ("{\"stream\":" + JSONText.quote(options.stream) + ",\"event_type\":" + JSONText.quote(fileName.eventType)
+        columnCount = kindList.count
+        kinds = .allocate(capacity: max(columnCount, 1))
+        kinds.initialize(from: kindList, count: columnCount)
+        let prefixes = keys.map { Array(("," + JSONText.quote($0) + ":").utf8) }
+        keyBytes = .allocate(capacity: max(prefixes.reduce(0) { $0 + $1.count }, 1))
+        keyStarts = .allocate(capacity: columnCount + 1)
+        var position = 0
+        for (index, bytes) in prefixes.enumerated() {
+            keyStarts[index] = position
+            (keyBytes + position).initialize(from: bytes, count: bytes.count)
+            position += bytes.count
+        }
+        keyStarts[columnCount] = position
+        func copy(_ text: String) -> UnsafeMutableBufferPointer<UInt8> {
+            let bytes = Array(text.utf8)
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+            _ = buffer.initialize(from: bytes)
+            return UnsafeMutableBufferPointer(rebasing: buffer[0..<bytes.count])
+        }
+        prefix = copy(
+            "{\"stream\":" + JSONText.quote(options.stream) + ",\"event_type\":" + JSONText.quote(fileName.eventType)
                 + ",\"channel\":" + JSONText.quote(fileName.channel) + ",\"account_id\":" + String(fileName.account))
-                .utf8)
-        provenance = Array((",\"_source_file\":" + JSONText.quote(sourceName) + ",\"_line\":").utf8)
-        sourceBytes = Array(sourceName.utf8)
+        provenance = copy(",\"_source_file\":" + JSONText.quote(sourceName) + ",\"_line\":")
+        eventIDKey = copy(",\"_event_id\":\"")
+        sourceBytes = copy(sourceName)
         idInputCapacity = 4096
         idInput = .allocate(capacity: idInputCapacity)
     }
 
     deinit {
         idInput.deallocate()
+        kinds.deallocate()
+        keyBytes.deallocate()
+        keyStarts.deallocate()
+        for buffer in [prefix, provenance, eventIDKey, sourceBytes] { buffer.baseAddress?.deallocate() }
+    }
+
+    @inline(__always)
+    private func appendKey(_ index: Int, to output: inout JSONBytes) {
+        output.append(keyBytes + keyStarts[index], count: keyStarts[index + 1] - keyStarts[index])
     }
 
     /// Appends the event of `row` to `output` (without the final line feed), or returns why the row is
     /// rejected and appends nothing.
-    public func append(_ row: CSVRow, to output: NDJSONWriter) -> String? {
+    public func append(_ row: CSVRow, to output: inout JSONBytes) -> String? {
         if let problem = row.problem { return problem.reason }
-        guard row.count == kinds.count else {
-            return "the row has \(row.count) field\(row.count == 1 ? "" : "s"), the header has \(kinds.count)"
+        guard row.count == columnCount else {
+            return "the row has \(row.count) field\(row.count == 1 ? "" : "s"), the header has \(columnCount)"
         }
         let mark = output.mark
-        output.append(prefix)
-        for index in 0..<kinds.count {
+        output.append(UnsafeRawBufferPointer(prefix))
+        for index in 0..<columnCount {
             let field = row.bytes(at: index)
             if field.isEmpty { continue }
             switch kinds[index] {
             case .text:
-                output.append(keyPrefixes[index])
+                appendKey(index, to: &output)
                 output.appendString(utf8: field)
             case .integer, .decimal:
                 if EventNormalizer.isNull(field) { continue }
-                output.append(keyPrefixes[index])
-                if !EventNormalizer.appendNumber(field, decimal: kinds[index] == .decimal, to: output) {
+                appendKey(index, to: &output)
+                if !EventNormalizer.appendNumber(field, decimal: kinds[index] == .decimal, to: &output) {
                     output.rollback(to: mark)
                     return "column \(keys[index]): \(EventNormalizer.shown(field)) is not a "
                         + (kinds[index] == .decimal ? "number" : "whole number")
                 }
             case .timestamp:
                 if EventNormalizer.isNull(field) { continue }
-                output.append(keyPrefixes[index])
+                appendKey(index, to: &output)
                 let offset = self.offset
                 var valid = true
                 output.appendDirect(maximum: 22) { out in
@@ -172,9 +204,9 @@ public final class EventNormalizer {
                 }
             }
         }
-        output.append(provenance)
+        output.append(UnsafeRawBufferPointer(provenance))
         output.append(integer: row.line)
-        output.append(Array(",\"_event_id\":\"".utf8))
+        output.append(UnsafeRawBufferPointer(eventIDKey))
         writeEventID(row)
         output.appendDirect(maximum: 34) { out in
             let digest = hasher.digest
@@ -198,24 +230,29 @@ public final class EventNormalizer {
     }
 
     private func writeEventID(_ row: CSVRow) {
-        let lineText = String(row.line).utf8
-        let needed = sourceBytes.count + 2 + lineText.count + row.rawBytes.count
+        let needed = sourceBytes.count + 2 + 20 + row.rawBytes.count
         if needed > idInputCapacity {
             idInput.deallocate()
             idInputCapacity = max(needed, idInputCapacity * 2)
             idInput = .allocate(capacity: idInputCapacity)
         }
         var position = 0
-        sourceBytes.withUnsafeBufferPointer { source in
-            if let base = source.baseAddress { (idInput + position).update(from: base, count: source.count) }
-            position += source.count
-        }
+        if let base = sourceBytes.baseAddress { (idInput + position).update(from: base, count: sourceBytes.count) }
+        position += sourceBytes.count
         idInput[position] = 0
         position += 1
-        for digit in lineText {
-            idInput[position] = digit
-            position += 1
+        var digits = 0
+        var probe = row.line
+        repeat {
+            digits += 1
+            probe /= 10
+        } while probe > 0
+        var value = row.line
+        for index in stride(from: digits - 1, through: 0, by: -1) {
+            idInput[position + index] = UInt8(48 + value % 10)
+            value /= 10
         }
+        position += digits
         idInput[position] = 0
         position += 1
         if let base = row.rawBytes.baseAddress, row.rawBytes.count > 0 {
@@ -265,7 +302,7 @@ public final class EventNormalizer {
     /// Appends a numeric field as a JSON number (leading zeros dropped; `decimal` allows one `.` fraction).
     /// Returns false, having appended nothing useful, when the field is not such a number.
     @inline(__always)
-    static func appendNumber(_ field: UnsafeRawBufferPointer, decimal: Bool, to output: NDJSONWriter) -> Bool {
+    static func appendNumber(_ field: UnsafeRawBufferPointer, decimal: Bool, to output: inout JSONBytes) -> Bool {
         var index = 0
         var end = field.count
         while index < end && field[index] == 0x20 { index += 1 }

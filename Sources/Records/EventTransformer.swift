@@ -21,6 +21,9 @@ public struct TransformCounts: Sendable, Equatable {
 
 /// The transform of `import-events`: one Responsys event file (CSV) → NDJSON events + rejects.
 public enum EventTransformer {
+    /// Output is handed to the file in blocks of about this size.
+    static let flushSize = 1 << 20
+
     /// Streams `input` into `output` (one event per line, see `EventNormalizer`); rows that cannot be read or
     /// normalized go to `rejects`. `output` is written but not committed: the caller commits it (and the
     /// rejects) when it has decided the file is good.
@@ -36,20 +39,24 @@ public enum EventTransformer {
             path: input, options: CSVOptions(delimiter: options.delimiter, encoding: options.encoding))
         let normalizer = try EventNormalizer(
             fileName: fileName, sourceName: sourceName, header: reader.header, options: options)
-        let writer = NDJSONWriter(file: output)
+        var buffer = JSONBytes(capacity: flushSize + (64 << 10))
         var counts = TransformCounts(renamedColumns: normalizer.renames)
         while let row = try reader.nextRow() {
             counts.rows += 1
-            if let reason = normalizer.append(row, to: writer) {
+            if let reason = normalizer.append(row, to: &buffer) {
                 try rejects.write(
                     file: sourceName, line: row.line, byteOffset: row.byteOffset, reason: reason, raw: row.rawText)
                 counts.rejects += 1
             } else {
-                try writer.endRecord()
+                buffer.append(byte: 0x0A)
                 counts.events += 1
+                if buffer.count >= flushSize {
+                    try output.write(bytes: buffer.bytes)
+                    buffer.removeAll()
+                }
             }
         }
-        try writer.flush()
+        if buffer.count > 0 { try output.write(bytes: buffer.bytes) }
         return counts
     }
 

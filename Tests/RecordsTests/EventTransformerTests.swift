@@ -205,9 +205,9 @@ private func transform(
         let tricky = "q\"b\\s/\u{1}\u{8}\u{c}\u{1f}\t\r\n é😀\u{7f}\u{2028}"
         let folder = try TemporaryFolder("json")
         let file = try AtomicFileWriter(path: folder.file("x.json"))
-        let writer = NDJSONWriter(file: file)
-        writer.appendString(tricky)
-        try writer.flush()
+        var json = JSONBytes(capacity: 4)
+        json.appendString(tricky)
+        try file.write(bytes: json.bytes)
         try file.commit()
         #expect(String(decoding: try Files.read(folder.file("x.json")), as: UTF8.self) == JSONText.quote(tricky))
     }
