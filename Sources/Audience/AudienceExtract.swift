@@ -24,9 +24,16 @@ public enum AudienceExtract {
         let encoder = SnapshotEncoder(options: options)
         let sorter = try ExternalSorter(memoryBudgetBytes: memoryBudgetBytes, temporaryFolder: temporaryFolder)
         let rejects = try ByteFileWriter(path: rejectsPath)
-        let read = try reader.readFile(
-            sourcePath, format: format, row: { try sorter.add(row: $0, encoder: encoder) },
-            reject: { try rejects.write($0.jsonLine + "\n") })
+        let chosen = try format ?? SnapshotFileFormat.guess(path: sourcePath) ?? reader.sniff(sourcePath)
+        let read: SnapshotReadCounts
+        if chosen == .ndjson {
+            read = try reader.readNDJSONParallel(
+                sourcePath, sorter: sorter, encoder: encoder, reject: { try rejects.write($0.jsonLine + "\n") })
+        } else {
+            read = try reader.readFile(
+                sourcePath, format: chosen, row: { try sorter.add(row: $0, encoder: encoder) },
+                reject: { try rejects.write($0.jsonLine + "\n") })
+        }
         let snapshot = try sorter.finish(to: snapshotPath)
         try rejects.commit()
         return ExtractSummary(read: read, snapshot: snapshot)

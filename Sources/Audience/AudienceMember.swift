@@ -57,6 +57,11 @@ public struct AudienceMember: Equatable, Sendable {
                 .badSnapshot, "\(file) line \(lineNumber) is not JSON", underlying: error.reason,
                 remedy: "snapshot files are written by the extract stage; re-run it")
         }
+        try self.init(snapshotValue: value, file: file, lineNumber: lineNumber)
+    }
+
+    /// Reads a parsed snapshot line.
+    init(snapshotValue value: JSONValue, file: String, lineNumber: Int) throws {
         guard case .object(let members) = value,
             let emailValue = members.first(where: { $0.key == "email" })?.value, case .string(let email) = emailValue
         else {

@@ -184,7 +184,7 @@ public struct AudienceSnapshotReader: Sendable {
     }
 
     /// NDJSON when the first non-blank byte is `{`, CSV otherwise.
-    private func sniff(_ path: String) throws -> SnapshotFileFormat {
+    func sniff(_ path: String) throws -> SnapshotFileFormat {
         let lines = try LineReader(path: path, bufferSize: 1 << 16)
         while let line = try lines.next() {
             for byte in line where byte != 0x20 && byte != 0x09 {
@@ -352,6 +352,22 @@ public struct AudienceSnapshotReader: Sendable {
 
     // MARK: NDJSON
 
+    /// One NDJSON line into member data, or the reason it is rejected.
+    func scanLine(
+        _ line: UnsafeRawBufferPointer, scanner: inout NDJSONRowScanner, builder: inout RowBuilder
+    ) -> Result<ExtractedRow, SnapshotRejectReason> {
+        builder.reset()
+        do {
+            try scanner.scan(line, into: &builder)
+            return builder.build()
+        } catch {
+            // A negative offset marks valid JSON that is not an object.
+            return .failure(
+                SnapshotRejectReason(
+                    text: error.offset < 0 ? error.reason : "not JSON: \(error.reason) at byte \(error.offset + 1)"))
+        }
+    }
+
     private func readNDJSON(
         _ lines: LineReader, path: String,
         row: (ExtractedRow) throws -> Void, reject: (SnapshotReject) throws -> Void
@@ -362,17 +378,7 @@ public struct AudienceSnapshotReader: Sendable {
         while let line = try lines.next() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             counts.rows += 1
-            builder.reset()
-            let outcome: Result<ExtractedRow, SnapshotRejectReason>
-            do {
-                try scanner.scan(line, into: &builder)
-                outcome = builder.build()
-            } catch {
-                // A negative offset marks valid JSON that is not an object.
-                outcome = .failure(
-                    SnapshotRejectReason(
-                        text: error.offset < 0 ? error.reason : "not JSON: \(error.reason) at byte \(error.offset + 1)"))
-            }
+            let outcome = scanLine(line, scanner: &scanner, builder: &builder)
             switch outcome {
             case .success(let extracted): try row(extracted)
             case .failure(let reason):

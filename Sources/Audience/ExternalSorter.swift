@@ -27,43 +27,156 @@ public struct SnapshotCounts: Sendable, Equatable {
 
 /// Writes canonical snapshot lines sorted by email with bounded memory.
 ///
-/// Lines are gathered in an arena of about three quarters of the budget; when it is full they are
-/// sorted and written to a run file in `temporaryFolder`. `finish` merges the runs (k-way, with a heap)
-/// into the output. For an email seen more than once the last one *in input order* wins: within a run
-/// the sort breaks ties by arena position, and across runs the later run wins.
+/// Lines are gathered in a batch (an arena of lines and an index of entries); when it is full it is
+/// sorted and written to a run file in `temporaryFolder` *on a thread of its own* while the caller fills
+/// a second batch, so parsing and sorting overlap. Each batch gets half the budget. `finish` merges the
+/// runs (k-way, with a heap) into the output. For an email seen more than once the last one *in input
+/// order* wins: within a run the sort breaks ties by arena position, and across runs the later run wins.
 public final class ExternalSorter {
-    private struct Entry {
+    fileprivate struct Entry {
         var key: UInt64
+        var key2: UInt64
         var offset: Int
         var length: Int32
         var emailLength: Int32
     }
 
+    /// Lines and their index; owned by the sorter, or by a spill job while it is written.
+    fileprivate final class Batch: @unchecked Sendable {
+        var arena: UnsafeMutableRawBufferPointer
+        var used = 0
+        var entries: [Entry] = []
+        let entryLimit: Int
+
+        init(bytes: Int, entryLimit: Int) {
+            arena = .allocate(byteCount: bytes, alignment: 16)
+            self.entryLimit = entryLimit
+            entries.reserveCapacity(entryLimit)
+        }
+
+        deinit { arena.deallocate() }
+
+        func fits(_ count: Int) -> Bool { used + count <= arena.count && entries.count < entryLimit }
+
+        func reset() {
+            used = 0
+            entries.removeAll(keepingCapacity: true)
+        }
+
+        /// Makes room for one line longer than the arena (only when the batch is empty).
+        func grow(to count: Int) {
+            guard count > arena.count else { return }
+            arena.deallocate()
+            arena = .allocate(byteCount: count, alignment: 16)
+        }
+
+        func append(_ line: UnsafeRawBufferPointer, email: UnsafeRawBufferPointer) {
+            (arena.baseAddress! + used).copyMemory(from: line.baseAddress!, byteCount: line.count)
+            entries.append(
+                Entry(
+                    key: ExternalSorter.prefixKey(email, from: 0), key2: ExternalSorter.prefixKey(email, from: 8),
+                    offset: used, length: Int32(line.count), emailLength: Int32(email.count)))
+            used += line.count
+        }
+
+        /// Sorts the entries and drops duplicates, keeping the last in input order. Returns the
+        /// number dropped.
+        func sortUnique() -> Int {
+            let base = UnsafeRawPointer(arena.baseAddress!)
+            entries.sort { a, b in
+                if a.key != b.key { return a.key < b.key }
+                if a.key2 != b.key2 { return a.key2 < b.key2 }
+                let order = ExternalSorter.compareEmails(base, a, b)
+                if order != 0 { return order < 0 }
+                return a.offset < b.offset
+            }
+            var kept = 0
+            var dropped = 0
+            for index in entries.indices {
+                let entry = entries[index]
+                if kept > 0, entries[kept - 1].key == entry.key, entries[kept - 1].key2 == entry.key2,
+                    ExternalSorter.compareEmails(base, entries[kept - 1], entry) == 0
+                {
+                    entries[kept - 1] = entry
+                    dropped += 1
+                } else {
+                    entries[kept] = entry
+                    kept += 1
+                }
+            }
+            entries.removeLast(entries.count - kept)
+            return dropped
+        }
+
+        func write(to writer: ByteFileWriter) throws {
+            let base = UnsafeRawPointer(arena.baseAddress!)
+            for entry in entries {
+                try writer.write(UnsafeRawBufferPointer(start: base + entry.offset, count: Int(entry.length)))
+                try writer.writeByte(0x0A)
+            }
+        }
+    }
+
+    /// Sorting and writing one batch as a run, on its own thread.
+    fileprivate final class SpillJob: @unchecked Sendable {
+        let batch: Batch
+        let path: String
+        private(set) var duplicates = 0
+        private(set) var failure: Error?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(batch: Batch, path: String) {
+            self.batch = batch
+            self.path = path
+        }
+
+        func start() {
+            let thread = Thread { [self] in
+                do {
+                    duplicates = batch.sortUnique()
+                    let writer = try ByteFileWriter(path: path, atomic: false)
+                    try batch.write(to: writer)
+                    try writer.commit()
+                } catch {
+                    failure = error
+                }
+                done.signal()
+            }
+            thread.start()
+        }
+
+        /// Waits for the run to be written; the semaphore orders the job's writes before the caller's reads.
+        func wait() { done.wait() }
+    }
+
     private let memoryBudget: Int
     private let temporaryFolder: String
-    private var arena: UnsafeMutableRawBufferPointer
-    private var used = 0
-    private var entries: [Entry] = []
-    private let entryLimit: Int
+    private var current: Batch
+    private var spare: Batch?
+    private var inFlight: SpillJob?
     private var runPaths: [String] = []
     private var scratch: [UInt8] = []
     private var duplicates = 0
     private var finished = false
 
     /// - Parameters:
-    ///   - memoryBudgetBytes: the memory the sorter may hold in lines and their index (at least 4 KiB
-    ///     is used); the merge adds one read buffer per run.
+    ///   - memoryBudgetBytes: the memory the sorter may hold in lines and their index (at least 8 KiB
+    ///     is used), split between the batch being filled and the one being written; the merge adds one
+    ///     read buffer per run.
     ///   - temporaryFolder: where runs are written; created if missing, runs removed by `finish`.
     public init(memoryBudgetBytes: Int, temporaryFolder: String) throws {
-        memoryBudget = max(memoryBudgetBytes, 4096)
+        memoryBudget = max(memoryBudgetBytes, 8192)
         self.temporaryFolder = temporaryFolder
         try Files.makeDirectory(temporaryFolder)
-        arena = .allocate(byteCount: memoryBudget * 3 / 4, alignment: 16)
-        entryLimit = max(16, memoryBudget / 4 / MemoryLayout<Entry>.stride)
+        current = ExternalSorter.makeBatch(budget: memoryBudget)
+    }
+
+    private static func makeBatch(budget: Int) -> Batch {
+        Batch(bytes: budget * 3 / 8, entryLimit: max(16, budget / 8 / MemoryLayout<Entry>.stride))
     }
 
     deinit {
-        arena.deallocate()
+        inFlight?.wait()
         for path in runPaths { unlink(path) }
     }
 
@@ -86,81 +199,54 @@ public final class ExternalSorter {
         guard let email = SnapshotLine.email(of: line) else {
             preconditionFailure("ExternalSorter.add(line:) takes canonical snapshot lines only")
         }
-        if used + line.count > arena.count || entries.count >= entryLimit {
-            try spill()
-            if line.count > arena.count {
-                arena.deallocate()
-                arena = .allocate(byteCount: line.count, alignment: 16)
-            }
+        if !current.fits(line.count) {
+            if !current.entries.isEmpty { try startSpill() }
+            current.grow(to: line.count)
         }
-        (arena.baseAddress! + used).copyMemory(from: line.baseAddress!, byteCount: line.count)
-        entries.append(
-            Entry(
-                key: Self.prefixKey(email), offset: used, length: Int32(line.count),
-                emailLength: Int32(email.count)))
-        used += line.count
+        current.append(line, email: email)
     }
 
-    /// The first eight bytes of the email as a big-endian number, so most comparisons are one integer
-    /// comparison.
-    private static func prefixKey(_ email: UnsafeRawBufferPointer) -> UInt64 {
+    /// Eight bytes of the email from `start` as a big-endian number (zero-padded), so most comparisons
+    /// are one or two integer comparisons.
+    fileprivate static func prefixKey(_ email: UnsafeRawBufferPointer, from start: Int) -> UInt64 {
         var key: UInt64 = 0
-        for index in 0..<8 {
+        for index in start..<start + 8 {
             key = key << 8 | UInt64(index < email.count ? email[index] : 0)
         }
         return key
     }
 
-    /// Sorts the arena's entries and drops duplicates, keeping the last in input order.
-    private func sortedUniqueEntries() -> [Entry] {
-        let base = UnsafeRawPointer(arena.baseAddress!)
-        entries.sort { a, b in
-            if a.key != b.key { return a.key < b.key }
-            let order = Self.compareEmails(base, a, b)
-            if order != 0 { return order < 0 }
-            return a.offset < b.offset
-        }
-        var unique: [Entry] = []
-        unique.reserveCapacity(entries.count)
-        for entry in entries {
-            if let last = unique.last, last.key == entry.key, Self.compareEmails(base, last, entry) == 0 {
-                unique[unique.count - 1] = entry
-                duplicates += 1
-            } else {
-                unique.append(entry)
-            }
-        }
-        return unique
-    }
-
-    private static func compareEmails(_ base: UnsafeRawPointer, _ a: Entry, _ b: Entry) -> Int {
+    fileprivate static func compareEmails(_ base: UnsafeRawPointer, _ a: Entry, _ b: Entry) -> Int {
         let prefix = SnapshotLine.emailPrefix.utf8CodeUnitCount
         let common = Int(min(a.emailLength, b.emailLength))
-        if common > 8 {
-            let order = memcmp(base + a.offset + prefix + 8, base + b.offset + prefix + 8, common - 8)
+        if common > 16 {
+            let order = memcmp(base + a.offset + prefix + 16, base + b.offset + prefix + 16, common - 16)
             if order != 0 { return Int(order) }
         }
         return Int(a.emailLength) - Int(b.emailLength)
     }
 
-    private func writeEntries(_ sorted: [Entry], to writer: ByteFileWriter) throws {
-        let base = UnsafeRawPointer(arena.baseAddress!)
-        for entry in sorted {
-            try writer.write(UnsafeRawBufferPointer(start: base + entry.offset, count: Int(entry.length)))
-            try writer.writeByte(0x0A)
-        }
+    /// Waits for the run being written, taking its batch back as the spare.
+    private func waitForSpill() throws {
+        guard let job = inFlight else { return }
+        inFlight = nil
+        job.wait()
+        duplicates += job.duplicates
+        job.batch.reset()
+        spare = job.batch
+        if let failure = job.failure { throw failure }
     }
 
-    /// Writes the arena as a sorted run and empties it.
-    private func spill() throws {
-        guard !entries.isEmpty else { return }
+    /// Hands the current batch to a spill job and continues in the spare one.
+    private func startSpill() throws {
+        try waitForSpill()
         let path = temporaryFolder + String(format: "/run-%06d.ndjson", runPaths.count + 1)
         runPaths.append(path)
-        let writer = try ByteFileWriter(path: path, atomic: false)
-        try writeEntries(sortedUniqueEntries(), to: writer)
-        try writer.commit()
-        entries.removeAll(keepingCapacity: true)
-        used = 0
+        let job = SpillJob(batch: current, path: path)
+        inFlight = job
+        job.start()
+        current = spare ?? ExternalSorter.makeBatch(budget: memoryBudget)
+        spare = nil
     }
 
     /// Writes every line added, sorted by email, without duplicates, to `path` (atomically).
@@ -170,14 +256,14 @@ public final class ExternalSorter {
         let output = try ByteFileWriter(path: path)
         var counts = SnapshotCounts()
         if runPaths.isEmpty {
-            let sorted = sortedUniqueEntries()
-            try writeEntries(sorted, to: output)
-            counts.members = sorted.count
+            duplicates += current.sortUnique()
+            try current.write(to: output)
+            counts.members = current.entries.count
         } else {
-            try spill()
-            arena.deallocate()
-            arena = .allocate(byteCount: 16, alignment: 16)
-            entries = []
+            if !current.entries.isEmpty { try startSpill() }
+            try waitForSpill()
+            current = Batch(bytes: 16, entryLimit: 16)
+            spare = nil
             counts.members = try mergeRuns(into: output)
             counts.runs = runPaths.count
         }
@@ -290,7 +376,7 @@ public final class ExternalSorter {
 }
 
 /// Encodes extracted rows as canonical snapshot lines, byte for byte as `AudienceMember.snapshotLine`.
-struct SnapshotEncoder {
+struct SnapshotEncoder: Sendable {
     private let fields: [(name: String, index: Int)]
     private let audiences: [(name: String, index: Int)]
 

@@ -214,10 +214,8 @@ struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                guard let text = String(validating: slice, as: UTF8.self) else {
-                    throw failure("a string that is not valid UTF-8")
-                }
-                return text
+                guard isValidUTF8(slice) else { throw failure("a string that is not valid UTF-8") }
+                return String(decoding: slice, as: UTF8.self)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw failure("a control character inside a string") }
@@ -228,10 +226,10 @@ struct JSONParser {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 index += 1
-                guard let text = String(validating: decoded, as: UTF8.self) else {
+                guard decoded.withUnsafeBytes({ isValidUTF8($0) }) else {
                     throw failure("a string that is not valid UTF-8")
                 }
-                return text
+                return String(decoding: decoded, as: UTF8.self)
             }
             if byte < 0x20 { throw failure("a control character inside a string") }
             if byte != UInt8(ascii: "\\") {
@@ -324,4 +322,44 @@ extension Array where Element == UInt8 {
     mutating func append(_ text: StaticString) {
         append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
+}
+
+/// Whether `bytes` are well-formed UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
+/// Runs of ASCII are checked eight bytes at a time; this is on the extract's hot path.
+func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    let count = bytes.count
+    var index = 0
+    while index < count {
+        if index + 8 <= count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if word & 0x8080_8080_8080_8080 == 0 {
+                index += 8
+                continue
+            }
+        }
+        let lead = bytes[index]
+        if lead < 0x80 {
+            index += 1
+            continue
+        }
+        let length: Int
+        var lower: UInt8 = 0x80
+        var upper: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lower = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; upper = 0x9F
+        case 0xF0: length = 4; lower = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; upper = 0x8F
+        default: return false
+        }
+        guard index + length <= count else { return false }
+        let second = bytes[index + 1]
+        guard second >= lower && second <= upper else { return false }
+        for offset in 2..<max(2, length) where bytes[index + offset] & 0xC0 != 0x80 { return false }
+        index += length
+    }
+    return true
 }

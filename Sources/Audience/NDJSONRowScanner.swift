@@ -121,7 +121,8 @@ struct NDJSONRowScanner {
                     parser.index += 1
                     return
                 } else {
-                    throw parser.failure(parser.index < parser.bytes.count ? "expected ',' or ']'" : "unexpected end of line")
+                    throw parser.failure(
+                        parser.index < parser.bytes.count ? "expected ',' or ']'" : "unexpected end of line")
                 }
             }
         default:

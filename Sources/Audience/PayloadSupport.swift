@@ -244,9 +244,17 @@ final class DiffFileReader {
 
     func next() throws -> (member: AudienceMember, changed: Set<String>)? {
         guard let line = try reader.next() else { return nil }
-        let member = try AudienceMember(snapshotLine: line, file: path, lineNumber: reader.lineNumber)
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(line)
+        } catch {
+            throw AudienceError(
+                .badSnapshot, "\(path) line \(reader.lineNumber) is not JSON", underlying: error.reason,
+                remedy: "diff files are written by the transform stage; re-run it")
+        }
+        let member = try AudienceMember(snapshotValue: value, file: path, lineNumber: reader.lineNumber)
         var changed: Set<String> = []
-        if let value = try? JSONParser.parse(line), case .object(let pairs) = value,
+        if case .object(let pairs) = value,
             case .array(let parts)? = pairs.first(where: { $0.key == "changed" })?.value
         {
             for part in parts { if case .string(let name) = part { changed.insert(name) } }

@@ -141,3 +141,68 @@ import Warehouse
         #expect(rejects[0].hasPrefix(#"{"line":5,"reason":"#))
     }
 }
+
+@Suite struct NDJSONScannerTests {
+    @Test func escapesNestingAndMalformedLines() throws {
+        let folder = try TemporaryFolder("audience")
+        var text = """
+            {"em\\u0061il":"ann\\u0040example.org","audiences":["News\\u006cetter"," HIGH_VALUE ","unknown"]}
+            {"email":"bob@example.org","audiences":[1]}
+            {"email":"cat@example.org","nested":{"a":[1,{"b":null}]},"n":-1.5e3,"t":true,"first_name":42}
+            {"email":"dan@example.org"} x
+            [1,2]
+            {"email":"eve@example.org","first_name":"\\u00e9\\ud83d\\ude00"}
+            {"email":"gus@example.org","first_name":{"x":1}}
+            {"email":"hal@example.org","score":tru}
+            {"email":"ivy@example.org","newsletter":"yes","audiences":["high_value"]}
+
+            """
+        text += "{\"email\":\"fay@example.org\",\"first_name\":\"bad \u{FFFD}\"}\n"
+        var data = Data(text.utf8)
+        // Replace the U+FFFD (EF BF BD) by a lone 0xFF byte: invalid UTF-8 in a field.
+        if let range = data.range(of: Data([0xEF, 0xBF, 0xBD])) { data.replaceSubrange(range, with: [0xFF]) }
+        let source = folder.file("users.ndjson")
+        try data.write(to: URL(fileURLWithPath: source))
+
+        var members: [AudienceMember] = []
+        var rejects: [SnapshotReject] = []
+        let options = AudienceSnapshotOptions(
+            additionalFields: ["first_name"], audienceMemberships: ["newsletter", "high_value"])
+        _ = try AudienceSnapshotReader(options: options).readFile(
+            source, member: { members.append($0) }, reject: { rejects.append($0) })
+        #expect(
+            members == [
+                AudienceMember(email: "ann@example.org", audiences: ["newsletter", "high_value"]),
+                AudienceMember(email: "cat@example.org", fields: ["first_name": "42"]),
+                AudienceMember(email: "eve@example.org", fields: ["first_name": "é😀"]),
+                AudienceMember(email: "ivy@example.org", audiences: ["newsletter", "high_value"]),
+            ])
+        #expect(rejects.map(\.line) == [2, 4, 5, 7, 8, 10])
+        #expect(rejects[0].reason == "the audiences field is not a list")
+        #expect(rejects[1].reason.hasPrefix("not JSON: text after the JSON value"))
+        #expect(rejects[2].reason == "the line is not a JSON object")
+        #expect(rejects[3].reason.contains("first_name"))
+        #expect(rejects[4].reason.hasPrefix("not JSON"))
+        #expect(rejects[5].reason.contains("UTF-8"))
+    }
+}
+
+@Suite struct GzipCSVTests {
+    /// A gzip CSV refused at its header, while the inflating thread still has megabytes to pass on:
+    /// the error comes back (no hang, no SIGPIPE).
+    @Test func refusedHeaderStopsTheInflater() throws {
+        let folder = try TemporaryFolder("audience")
+        var text = "mail,first_name\n"
+        for index in 0..<100_000 { text += "user\(index)@example.org,Name \(index)\n" }
+        let plain = try folder.write("users.csv", text)
+        let gzip = Process()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = [plain]
+        try gzip.run()
+        gzip.waitUntilExit()
+        #expect {
+            _ = try AudienceSnapshotReader(options: AudienceSnapshotOptions()).readFile(
+                plain + ".gz", member: { _ in }, reject: { _ in })
+        } throws: { ($0 as? AudienceError)?.code == .badSource }
+    }
+}
