@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "ResponsysTests", dependencies: ["HTTP", "Responsys", "FakeResponsys", "TestSupport"]),
         .testTarget(name: "AudienceTests", dependencies: ["Audience", "TestSupport"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflows", "Config", "Staging", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Core", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Core", "Warehouse", "Workflows", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
