@@ -112,6 +112,12 @@ public struct FakeResponsysConfiguration: Sendable {
             }
             index += 1
         }
+        let faults = config.faults
+        guard faults.latencyMs >= 0, faults.tokenTTL >= 0, faults.limitWindowSeconds > 0,
+            (faults.limitPerWindow ?? 1) > 0, (0...1).contains(faults.failRate), (0...1).contains(faults.dropRate)
+        else {
+            throw FakeServerError("latency, TTL and limits must be positive; rates between 0 and 1")
+        }
         for pet in config.pets where !config.lists.contains(pet.list) { config.lists.append(pet.list) }
         for list in config.campaigns.values where !config.lists.contains(list) { config.lists.append(list) }
         return config

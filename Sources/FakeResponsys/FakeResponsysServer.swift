@@ -80,7 +80,7 @@ public final class FakeResponsysServer: @unchecked Sendable {
     private func handle(_ request: ServerRequest) -> ServerReply {
         if request.path.hasPrefix("/_fake/") { return control(request) }
         let latency = lock.withLock { faults.latencyMs }
-        if latency > 0 { usleep(UInt32(latency) * 1000) }
+        if latency > 0 { Thread.sleep(forTimeInterval: Double(latency) / 1000) }
 
         let (function, reply, dropAfter, records) = lock.withLock { () -> (String, ServerReply, Bool, Int?) in
             let routed = route(request)

@@ -31,6 +31,8 @@ final class TinyHTTPServer: @unchecked Sendable {
     typealias Handler = @Sendable (ServerRequest) -> ServerReply
 
     private let handler: Handler
+    /// Responsys's gateway cuts requests over 10 MB; the fake refuses them.
+    static let maxBody = 10 << 20
     private let lock = NSLock()
     private var listener: Int32 = -1
     private var connections: Set<Int32> = []
@@ -129,6 +131,12 @@ final class TinyHTTPServer: @unchecked Sendable {
                         return
                     }
                     let length = Int(head.headers["content-length"] ?? "0") ?? -1
+                    guard length <= Self.maxBody else {
+                        let text = Data("body larger than \(Self.maxBody) bytes".utf8)
+                        _ = write(
+                            fd, reply: .respond(status: 413, contentType: "text/plain", body: text), keepAlive: false)
+                        return
+                    }
                     guard length >= 0, head.headers["transfer-encoding"] == nil else {
                         _ = write(
                             fd,

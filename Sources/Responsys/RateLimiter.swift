@@ -12,6 +12,7 @@ final class RateLimiter: @unchecked Sendable {
     private var window: Double
     private var margin: Double
     private var nextGrant: Double = 0
+    private var lastGrant: Double?
     private var pausedUntil: Double = 0
     private let account: AccountPause
 
@@ -29,8 +30,12 @@ final class RateLimiter: @unchecked Sendable {
             self.limit = max(1, limit)
             self.window = window
             self.margin = margin
+            // A new limit applies to the slot after the last grant, not only after the next one.
+            if let lastGrant { nextGrant = lastGrant + spacing }
         }
     }
+
+    private var spacing: Double { window * (1 + margin) / Double(limit) }
 
     /// Blocks until this call may be sent, and takes its slot.
     func acquire() {
@@ -39,7 +44,9 @@ final class RateLimiter: @unchecked Sendable {
             let wait = lock.withLock { () -> Double in
                 let earliest = max(nextGrant, pausedUntil, account.until)
                 guard earliest <= now else { return earliest - now }
-                nextGrant = max(now, nextGrant) + window * (1 + margin) / Double(limit)
+                let granted = max(now, nextGrant)
+                lastGrant = granted
+                nextGrant = granted + spacing
                 return 0
             }
             if wait <= 0 { return }

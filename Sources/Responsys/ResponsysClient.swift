@@ -330,14 +330,18 @@ public final class ResponsysClient: @unchecked Sendable {
     /// The current token, after a new login when there is none or it is older than `tokenMaxAge`.
     /// Concurrent callers wait for one login rather than each making their own.
     private func currentSession() throws -> Session {
-        let current = try sessionLock.withLock {
+        let current = try validSession()
+        // The discovery may itself have replaced the token; take the one in force afterwards.
+        return try discoverLimitsOnce() ? validSession() : current
+    }
+
+    private func validSession() throws -> Session {
+        try sessionLock.withLock {
             if let session, monotonicSeconds() - session.obtainedAt < retry.tokenMaxAge { return session }
             let fresh = try logIn()
             session = fresh
             return fresh
         }
-        try discoverLimitsOnce()
-        return current
     }
 
     private func dropSession(generation dropped: Int) {
@@ -411,12 +415,13 @@ public final class ResponsysClient: @unchecked Sendable {
     }
 
     /// After the first login, limits not fixed by the configuration are taken from `/rest/api/ratelimit`.
-    private func discoverLimitsOnce() throws {
+    /// Returns whether it ran (once per client).
+    private func discoverLimitsOnce() throws -> Bool {
         let first = sessionLock.withLock { () -> Bool in
             defer { discoveredLimits = true }
             return limits.discoverFromServer && !discoveredLimits
         }
-        guard first else { return }
+        guard first else { return false }
         do {
             let entries = try rateLimits()
             for function in APIFunction.allCases where limits.perMinute[function] == nil {
@@ -432,6 +437,7 @@ public final class ResponsysClient: @unchecked Sendable {
         } catch let error as ResponsysError {
             logger.warn("cannot read /rest/api/ratelimit; using the assumed limits", ["error": error.description])
         }
+        return true
     }
 
     /// `endPoint` with or without a scheme; without one it takes the login URL's scheme.

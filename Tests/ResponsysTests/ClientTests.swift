@@ -55,14 +55,19 @@ import Testing
     }
 
     @Test func aTokenRefusedAgainAfterANewLoginIsAnError() throws {
-        let fake = try FakeHarness { $0.faults.tokenTTL = 0 }
-        let client = try fake.client()
+        let fake = try FakeHarness { $0.faults.tokenTTL = 0 }  // every token is refused at once
+        var limits = ResponsysLimits()
+        limits.perMinute = [.login: 600]
+        let client = try fake.client(limits: limits)
         let error = #expect(throws: ResponsysError.self) {
             _ = try client.mergeListMembers(list: "MASTER_LIST", body: listBody([["ann@example.org", "c-1"]]))
         }
         #expect(error?.code == .authentication)
-        // The rate-limit discovery and the merge: each tried once with a new login, no more.
-        #expect(fake.server.currentStats().calls["mergeListMembers"] == nil)
+        // First login; the rate-limit discovery and the merge are each repeated once after a new login.
+        let stats = fake.server.currentStats()
+        #expect(stats.logins == 3)
+        #expect(stats.invalidToken == 4)
+        #expect(stats.calls["mergeListMembers"] == nil)
         #expect(try fake.members().isEmpty)
     }
 

@@ -87,6 +87,22 @@ import Testing
         #expect(config.faults.failRate == 0.1 && config.faults.dropRate == 0.2 && config.faults.tokenTTL == 5)
         #expect(throws: FakeServerError.self) { try FakeResponsysConfiguration.parse(["--pet", "no-columns"]) }
         #expect(throws: FakeServerError.self) { try FakeResponsysConfiguration.parse(["--bogus"]) }
+        #expect(throws: FakeServerError.self) { try FakeResponsysConfiguration.parse(["--latency-ms", "-5"]) }
+        #expect(throws: FakeServerError.self) { try FakeResponsysConfiguration.parse(["--fail-rate", "2"]) }
+    }
+
+    @Test func instancesLogInOnTheirOwnHosts() {
+        let hosts = ResponsysAuth.Instance.allCases.map {
+            ResponsysAuth(username: "u", password: "p", instance: $0).loginURL
+        }
+        #expect(
+            hosts == [
+                "https://login2.responsys.net", "https://login5.responsys.net", "https://login.rsys8.net",
+                "https://login.rsys9.net",
+            ])
+        #expect(
+            ResponsysAuth(username: "u", password: "p", baseURL: "http://127.0.0.1:8080/").loginURL
+                == "http://127.0.0.1:8080")
     }
 
     @Test func aSlowAnswerTimesOutAfterTheRequestWasSent() throws {
