@@ -87,7 +87,7 @@ public enum CommandTable {
         CommandSpec("help", "show help for a command", arguments: ["COMMAND?"]),
         CommandSpec(
             "sample-data", "write the demo's sample Responsys files and users table", arguments: ["FOLDER"],
-            options: [OptionSpec(name: "--pgp-recipient-key", value: "FILE", help: "public key for the PGP sample")],
+            options: [OptionSpec(name: "--warehouse", value: "PATH", help: "also write the users table into PATH")],
             hidden: true),
     ]
 
