@@ -81,3 +81,6 @@ duck = result("duckdb")
 print(f"goal: >= 2x DuckDB throughput: {duck[0] / ours[0]:.2f}x -> {'met' if duck[0] / ours[0] >= 2 else 'NOT met'}")
 print(f"goal: peak memory < 64 MB: {ours[1]:.1f} MB -> {'met' if ours[1] < 64 else 'NOT met'}")
 PY
+
+# The outputs are gigabytes; keep only the input (reused by the next run of the same size).
+rm -rf "${OUT:?}/ours" "${OUT:?}/duckdb" "${OUT:?}/miller"

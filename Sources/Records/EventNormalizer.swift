@@ -199,7 +199,7 @@ public final class EventNormalizer {
                 if EventNormalizer.isNull(field) { continue }
                 guard let value = EventNormalizer.integer(field), value == fileName.account else {
                     output.rollback(to: mark)
-                    return "column account_id: \(EventNormalizer.shown(field)) differs from the account "
+                    return "column account_id: \(EventNormalizer.shown(field)) does not match the account "
                         + "\(fileName.account) of the file name"
                 }
             }
