@@ -27,10 +27,10 @@ let package = Package(
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
 
         // One library per concern.
-        .target(name: "Core"),
+        .target(name: "Core", dependencies: ["CCrypto"]),
         .target(name: "Config", dependencies: ["Core"]),
         .target(name: "Staging", dependencies: ["Core"]),
-        .target(name: "Records", dependencies: ["Core", "CCrypto"]),
+        .target(name: "Records", dependencies: ["Core"]),
         .target(name: "Warehouse", dependencies: ["Core", "Records", "CSQLite3"]),
         .target(name: "SFTP", dependencies: ["Core", "CLibSSH2"]),
         .target(name: "PGP", dependencies: ["Core", "CGPGME"]),
