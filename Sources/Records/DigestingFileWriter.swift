@@ -65,13 +65,12 @@ public final class DigestingFileWriter: ByteOutput {
         let fd: Int32
         var direct: Bool
         let temporaryPath: String
-        let hasher: CryptoSHA256
+        var hasher = SHA256()
 
-        init(fd: Int32, direct: Bool, temporaryPath: String, hasher: CryptoSHA256) {
+        init(fd: Int32, direct: Bool, temporaryPath: String) {
             self.fd = fd
             self.direct = direct
             self.temporaryPath = temporaryPath
-            self.hasher = hasher
         }
 
         func run() {
@@ -137,7 +136,6 @@ public final class DigestingFileWriter: ByteOutput {
         let name = (path as NSString).lastPathComponent
         try Files.makeDirectory(folder.isEmpty ? "." : folder)
         temporaryPath = (folder.isEmpty ? "" : folder + "/") + AtomicFileWriter.temporaryPrefix + "\(getpid())-" + name
-        let hasher = try CryptoSHA256()
         let flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
         var direct = directIOFlag != 0
         var fd = direct ? open(temporaryPath, flags | directIOFlag, 0o600) : -1
@@ -148,8 +146,7 @@ public final class DigestingFileWriter: ByteOutput {
         guard fd >= 0 else {
             throw ETLError(.io, "cannot create \(temporaryPath)", underlying: systemErrorText(errno))
         }
-        hasher.begin()
-        worker = Worker(fd: fd, direct: direct, temporaryPath: temporaryPath, hasher: hasher)
+        worker = Worker(fd: fd, direct: direct, temporaryPath: temporaryPath)
         let worker = self.worker
         let thread = Thread { worker.run() }
         thread.name = "digesting-writer"
@@ -264,8 +261,7 @@ public final class DigestingFileWriter: ByteOutput {
         }
         let folder = (path as NSString).deletingLastPathComponent
         Files.syncDirectory(folder.isEmpty ? "." : folder)
-        worker.hasher.finish()
-        return worker.hasher.hex()
+        return worker.hasher.finalizeHex()
     }
 
     /// Stops the thread and deletes the temporary file; the final path is untouched.

@@ -78,13 +78,13 @@ public final class EventNormalizer {
     private let provenance: UnsafeMutableBufferPointer<UInt8>
     private let eventIDKey: UnsafeMutableBufferPointer<UInt8>
     private let offset: Int
-    private let hasher: CryptoSHA256
+    /// The last event id's SHA-256, reused for every row.
+    private let digest = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
     private var idInput: UnsafeMutablePointer<UInt8>
     private var idInputCapacity: Int
     private let sourceBytes: UnsafeMutableBufferPointer<UInt8>
 
     public init(fileName: EventFileName, sourceName: String, header: CSVHeader, options: TransformOptions) throws {
-        hasher = try CryptoSHA256()
         self.fileName = fileName
         self.sourceName = sourceName
         offset = options.sourceTimeZoneOffsetSeconds
@@ -143,6 +143,7 @@ public final class EventNormalizer {
 
     deinit {
         idInput.deallocate()
+        digest.deallocate()
         kinds.deallocate()
         keyBytes.deallocate()
         keyStarts.deallocate()
@@ -209,7 +210,6 @@ public final class EventNormalizer {
         output.append(UnsafeRawBufferPointer(eventIDKey))
         writeEventID(row)
         output.appendDirect(maximum: 34) { out in
-            let digest = hasher.digest
             let hex: StaticString = "0123456789abcdef"
             let digits = hex.utf8Start
             for index in 0..<16 {
@@ -226,7 +226,7 @@ public final class EventNormalizer {
     /// The event id of a row (32 lowercase hex digits); see the type's documentation for the recipe.
     public func eventID(of row: CSVRow) -> String {
         writeEventID(row)
-        return hasher.hex(byteCount: 16)
+        return SHA256.hex(digest, count: 16)
     }
 
     private func writeEventID(_ row: CSVRow) {
@@ -259,7 +259,7 @@ public final class EventNormalizer {
             UnsafeMutableRawPointer(idInput + position).copyMemory(from: base, byteCount: row.rawBytes.count)
             position += row.rawBytes.count
         }
-        hasher.hash(UnsafeRawBufferPointer(start: idInput, count: position))
+        SHA256.digest(of: UnsafeRawBufferPointer(start: idInput, count: position), into: digest)
     }
 
     // MARK: Values
