@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
         .testTarget(
-            name: "CLibraryTests", dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3"]),
+            name: "CLibraryTests",
+            dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3", "CCrypto"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "TestSupport"]),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"]),
