@@ -186,6 +186,7 @@ public final class PGPDecryptor: Sendable {
         let plain =
             try fastPath ? BufferedFileData(standInForWriting: true) : BufferedFileData(fd: outputFD, forWriting: true)
         let loop = EventLoop(fast: fastPath ? (inputFD, outputFD) : nil)
+        context.keepAlive = [loop, cipher, plain]
         loop.install(on: context.handle)
         var error = gpgme_op_decrypt_ext_start(context.handle, GPGME_DECRYPT_VERIFY, cipher.handle, plain.handle)
         if error == 0 { error = loop.run() }
