@@ -195,6 +195,32 @@ final class EventLoop {
         guard let fast else { return 0 }
         var moved = 0
         while true {
+            // In the kernel from file to pipe when the system allows it (nothing is pending then).
+            if canSpliceInput && pendingStart == pendingEnd {
+                let count = retl_gpgme_splice(fast.input, registration.fd, UInt(EventLoop.blockSize), 1)
+                if count > 0 {
+                    moved += count
+                    continue
+                }
+                if count == 0 {
+                    callGPGME(registration)
+                    return moved
+                }
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return moved }
+                if errno == EINVAL || errno == ENOSYS {
+                    canSpliceInput = false
+                    continue
+                }
+                if errno == EPIPE {
+                    // gpg stopped reading (it failed or finished early): gpgme's handler reports it.
+                    callGPGME(registration)
+                    return moved
+                }
+                fileFailure = (errno, false)
+                giveUpAfterFileFailure()
+                return moved
+            }
             if pendingStart == pendingEnd {
                 let count = read(fast.input, inputBlock.baseAddress, inputBlock.count)
                 if count < 0 {
@@ -260,6 +286,7 @@ final class EventLoop {
     }
 
     private var canSplice = true
+    private var canSpliceInput = true
 
     private func writeOutput(_ count: Int, to output: Int32) -> Bool {
         var offset = 0
