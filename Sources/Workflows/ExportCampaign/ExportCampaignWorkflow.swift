@@ -199,7 +199,7 @@ struct ExportCampaignLoadStage: Stage {
         entry.reason = nil
         entry.updatedAt = Date()
         try journal.write(entry)
-        TestCrashHook.point("before-request")
+        TestCrashHook.point("before-trigger")
         let outcome: TriggerOutcome
         do {
             outcome = try client(sender).mergeTriggerEmail(campaign: campaign, body: body)
@@ -211,7 +211,7 @@ struct ExportCampaignLoadStage: Stage {
             try journal.write(entry)
             throw error
         }
-        TestCrashHook.point("after-request")
+        TestCrashHook.point("after-trigger")
         switch outcome {
         case .answered(let recipients):
             let receipt = Receipt.from(request, recipients: recipients)
@@ -219,7 +219,7 @@ struct ExportCampaignLoadStage: Stage {
             entry.receipt = receipt
             entry.updatedAt = Date()
             try journal.write(entry)
-            TestCrashHook.point("after-receipt")
+            TestCrashHook.point("after-trigger-receipt")
             try receipt.record(in: context.folder)
             context.logger.info(
                 "trigger sent",

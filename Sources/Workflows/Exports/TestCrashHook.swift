@@ -6,8 +6,11 @@ import Foundation
 
 /// TEST HOOK ONLY — not an option of the tool, not in `--help`. The end-to-end tests set
 /// `RETL_TEST_CRASH_AT=POINT:N` to kill the process (SIGKILL, as a power cut or the OOM killer would) at a
-/// precise point of an export load: `before-request`, `after-request` or `after-receipt`, at the N-th
-/// request (1-based) that reaches that point in this process. Unset, it does nothing.
+/// precise point of an export load, at the N-th request (1-based) that reaches that point in this process:
+/// for merges and deletes `before-request`, `after-request` (answered, receipt not yet written) and
+/// `after-receipt`; for Merge Trigger Email `before-trigger` (journaled as sending, not yet sent),
+/// `after-trigger` (answered, not yet journaled as sent) and `after-trigger-receipt` (journaled as sent,
+/// the load folder's item not yet recorded). Unset, it does nothing.
 enum TestCrashHook {
     static let variable = "RETL_TEST_CRASH_AT"
 
