@@ -199,4 +199,20 @@ import Testing
         }
         #expect(try fake.calls("mergeTriggerEmail").count == (point == "before-trigger" ? 3 : 4))
     }
+
+    @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {
+        try writeConfig()
+        let ok = try tool(["check", "welcome"])
+        #expect(ok.status == 0, "exit \(ok.status): \(ok.stderr)")
+        #expect(ok.stdout.contains("campaign WELCOME: exists"))
+        #expect(ok.stdout.contains("extension table Lytics_User_Fields of list MASTER_LIST: exists"))
+
+                let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
+        try folder.write("responsys-etl.toml", config)
+        let missing = try tool(["check", "welcome"])
+        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.contains("campaign GOODBYE"))
+        #expect(try fake.calls("mergeTriggerEmail").isEmpty)
+    }
 }

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import TestSupport
 import Testing
+import Warehouse
 
 /// export-users end to end: the built `responsys-etl` against the built `fake-responsys` over real HTTP on
 /// 127.0.0.1; assertions on the fake's `/_fake/state` and journal and on the run's files.
@@ -277,5 +278,50 @@ import Testing
         #expect(tooLong.stderr.contains(long))
         // Refused before anything was sent.
         #expect(try calls("mergeListMembers") == 0)
+    }
+
+    @Test func dryRunLeavesThePayloadsAndSendsNothing() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        let dry = try tool(["run", "users", "--dry-run"])
+        #expect(dry.status == 0, "exit \(dry.status): \(dry.stderr)")
+        #expect(try calls("mergeListMembers") == 0)
+        #expect(try calls("mergeProfileExtensionMembers") == 0)
+        let run = try runFolders()[0]
+        let plan = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/transform/payload/plan.json")))
+                as? [String: Any])
+        let requests = try #require(plan["requests"] as? [[String: Any]])
+        #expect(requests.map { $0["kind"] as? String } == ["list-merge", "pet-merge", "pet-merge"])
+        for request in requests {
+            let body = try Data(contentsOf: URL(fileURLWithPath: run + "/transform/payload/" + (request["file"] as? String ?? "")))
+            #expect(String(decoding: body, as: UTF8.self).contains("bob@example.org"))
+        }
+        #expect(!Files.exists(run + "/load"))
+        // The dry run delivered nothing, so the real run sends everyone.
+        let real = try tool(["run", "users"])
+        #expect(real.status == 0, "exit \(real.status): \(real.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+    }
+
+    @Test func sqliteSourceIsQueriedWithTheRunsNow() throws {
+        let database = try SQLiteDatabase(path: folder.file("users.sqlite"))
+        try database.execute(
+            "CREATE TABLE users (email TEXT, first_name TEXT, city TEXT, newsletter INTEGER, vip INTEGER, joined TEXT);"
+                + "INSERT INTO users VALUES ('ann@example.org','Ann','Paris',1,0,'2020-01-01T00:00:00Z'),"
+                + "('bob@example.org','Bob','Lyon',0,1,'2020-06-01T00:00:00Z'),"
+                + "('future@example.org','Fut','Nice',1,1,'2999-01-01T00:00:00Z');")
+        try folder.write(
+            "audience.sql", "SELECT email, first_name, city, newsletter, vip FROM users WHERE joined <= :now ORDER BY email")
+        try writeConfig()
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(
+                of: "source = { type = \"file\", path = \"audience.csv\" }",
+                with: "source = { type = \"sqlite\", path = \"users.sqlite\", query_file = \"audience.sql\" }")
+        try folder.write("responsys-etl.toml", config)
+        let result = try tool(["run", "users"])
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+        #expect(try fake.petRows(Self.list, "Lytics_Segments")["bob@example.org"]?["VIP"] == "1")
     }
 }
