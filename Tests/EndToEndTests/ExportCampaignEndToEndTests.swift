@@ -207,7 +207,7 @@ import Testing
         #expect(ok.stdout.contains("campaign WELCOME: exists"))
         #expect(ok.stdout.contains("extension table Lytics_User_Fields of list MASTER_LIST: exists"))
 
-                let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
             .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
         try folder.write("responsys-etl.toml", config)
         let missing = try tool(["check", "welcome"])

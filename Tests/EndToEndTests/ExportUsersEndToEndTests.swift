@@ -289,12 +289,14 @@ import Warehouse
         #expect(try calls("mergeProfileExtensionMembers") == 0)
         let run = try runFolders()[0]
         let plan = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/transform/payload/plan.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: run + "/transform/payload/plan.json")))
                 as? [String: Any])
         let requests = try #require(plan["requests"] as? [[String: Any]])
         #expect(requests.map { $0["kind"] as? String } == ["list-merge", "pet-merge", "pet-merge"])
         for request in requests {
-            let body = try Data(contentsOf: URL(fileURLWithPath: run + "/transform/payload/" + (request["file"] as? String ?? "")))
+            let body = try Data(
+                contentsOf: URL(fileURLWithPath: run + "/transform/payload/" + (request["file"] as? String ?? "")))
             #expect(String(decoding: body, as: UTF8.self).contains("bob@example.org"))
         }
         #expect(!Files.exists(run + "/load"))
@@ -312,7 +314,8 @@ import Warehouse
                 + "('bob@example.org','Bob','Lyon',0,1,'2020-06-01T00:00:00Z'),"
                 + "('future@example.org','Fut','Nice',1,1,'2999-01-01T00:00:00Z');")
         try folder.write(
-            "audience.sql", "SELECT email, first_name, city, newsletter, vip FROM users WHERE joined <= :now ORDER BY email")
+            "audience.sql",
+            "SELECT email, first_name, city, newsletter, vip FROM users WHERE joined <= :now ORDER BY email")
         try writeConfig()
         let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
             .replacingOccurrences(

@@ -142,7 +142,7 @@ struct ExportCampaignLoadStage: Stage {
             failedEmails: failed, baseline: baseline)
         counts["requests"] = receipts.count
         counts["triggers"] = triggerReceipts.count
-        counts["emails_sent"] = triggerReceipts.reduce(0) { $0 + $1.records.count - $1.failures.count }
+        counts["emails_sent"] = triggerReceipts.reduce(0) { $0 + $1.succeeded }
         counts["emails_refused"] = failed.count
         counts["records_refused"] = rejected
         try? Files.remove(context.folder.file(Self.unknownName))

@@ -53,7 +53,13 @@ struct TriggerJournal {
 
     /// Writes the entry durably (fsync of the file and of its folder) before returning.
     func write(_ entry: Entry) throws {
-        try Files.makeDirectory(folder)
+        if !Files.isDirectory(folder) {
+            // A new folder's own name must be on disk too before its first entry counts.
+            try Files.makeDirectory(folder)
+            let triggers = (folder as NSString).deletingLastPathComponent
+            Files.syncDirectory(triggers)
+            Files.syncDirectory((triggers as NSString).deletingLastPathComponent)
+        }
         let encoder = Receipt.encoder()
         encoder.dateEncodingStrategy = .iso8601
         try Files.writeAtomically(try encoder.encode(entry), to: path(entry.file))

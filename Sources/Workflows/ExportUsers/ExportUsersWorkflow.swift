@@ -174,7 +174,7 @@ struct ExportUsersLoadStage: Stage {
             context, snapshot: context.run.stage(.extract).file(AudienceExtractStage.snapshotName),
             failedEmails: failed, baseline: baseline)
         counts["requests"] = receipts.count
-        counts["records_sent"] = receipts.reduce(0) { $0 + $1.records.count }
+        counts["records_sent"] = receipts.reduce(0) { $0 + $1.records }
         counts["records_refused"] = rejected
         counts["members_refused"] = failed.count
         let outputs = [rejects] + (try context.folder.items().flatMap(\.outputs))

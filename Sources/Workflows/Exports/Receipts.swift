@@ -6,58 +6,55 @@ import Staging
 /// What Responsys answered for one request of the plan, kept as `load/receipts/<request file>` and named
 /// by the request's item record: a resumed load skips the requests that have one.
 struct Receipt: Codable, Sendable {
-    struct Record: Codable, Sendable {
+    /// A record Responsys refused: the member's email and Responsys's code and reason.
+    struct Failure: Codable, Sendable {
         var email: String
-        /// The RIID for a merged or deleted record, nil when it failed.
-        var riid: String?
-        var code: String?
-        var message: String?
-        var success: Bool
+        var code: String
+        var message: String
     }
 
     var file: String
     var kind: String
     var chunk: Int
-    var records: [Record]
-    /// For a trigger whose outcome is unknown: why.
-    var unknownReason: String?
-
-    var failures: [Record] { records.filter { !$0.success } }
+    /// Records sent, and how many Responsys accepted (merged, deleted or emailed).
+    var records: Int
+    var succeeded: Int
+    /// Only the refused records are kept one by one: a first run of millions of members would otherwise
+    /// keep millions of lines of "merged".
+    var failures: [Failure]
 
     static let folder = "receipts"
 
     static func from(_ request: ExportPlan.Request, merge outcome: MergeOutcome) -> Receipt {
-        var records: [Record] = []
+        var failures: [Failure] = []
         for (index, email) in request.emails.enumerated() {
-            let answer = index < outcome.records.count ? outcome.records[index] : nil
-            switch answer {
-            case .riid(let riid):
-                records.append(Record(email: email, riid: riid, code: nil, message: nil, success: true))
+            switch index < outcome.records.count ? outcome.records[index] : nil {
+            case .riid:
+                break
             case .failed(_, let code, let message):
                 // Removing someone who is already gone from the list is what the delete wanted.
                 let gone = request.kind == "list-delete" && message.lowercased().contains("no records found")
-                records.append(Record(email: email, riid: nil, code: code, message: message, success: gone))
+                if !gone { failures.append(Failure(email: email, code: code, message: message)) }
             case nil:
-                records.append(
-                    Record(
-                        email: email, riid: nil, code: "NO_ANSWER", message: "no result for this record", success: false
-                    ))
+                failures.append(Failure(email: email, code: "NO_ANSWER", message: "no result for this record"))
             }
         }
-        return Receipt(file: request.file, kind: request.kind, chunk: request.chunk, records: records)
+        return Receipt(
+            file: request.file, kind: request.kind, chunk: request.chunk, records: request.records,
+            succeeded: request.records - failures.count, failures: failures)
     }
 
     static func from(_ request: ExportPlan.Request, recipients: [RecipientOutcome]) -> Receipt {
-        var records: [Record] = []
-        for (index, email) in request.emails.enumerated() {
-            let answer = recipients[index]
-            records.append(
-                Record(
-                    email: email, riid: answer.success ? answer.recipientId.map(String.init) : nil,
-                    code: answer.success ? nil : "TRIGGER_FAILED", message: answer.errorMessage, success: answer.success
-                ))
+        var failures: [Failure] = []
+        for (index, email) in request.emails.enumerated() where !recipients[index].success {
+            failures.append(
+                Failure(
+                    email: email, code: "TRIGGER_FAILED",
+                    message: recipients[index].errorMessage ?? "Responsys answered success:false"))
         }
-        return Receipt(file: request.file, kind: request.kind, chunk: request.chunk, records: records)
+        return Receipt(
+            file: request.file, kind: request.kind, chunk: request.chunk, records: request.records,
+            succeeded: request.records - failures.count, failures: failures)
     }
 
     static func encoder() -> JSONEncoder {
@@ -76,7 +73,7 @@ struct Receipt: Codable, Sendable {
         try folder.recordItem(
             ItemRecord(
                 key: file, outputs: [output],
-                counts: ["records": records.count, "failed": failures.count]))
+                counts: ["records": records, "failed": failures.count]))
     }
 
     /// The receipt of a finished request, or nil.
@@ -105,7 +102,7 @@ enum LoadRejects {
             for failure in receipt.failures {
                 let line =
                     "{\"email\":\(JSONText.quote(failure.email)),\"request\":\(JSONText.quote(receipt.file)),"
-                    + "\"code\":\(JSONText.quote(failure.code ?? "")),\"reason\":\(JSONText.quote(failure.message ?? ""))}\n"
+                    + "\"code\":\(JSONText.quote(failure.code)),\"reason\":\(JSONText.quote(failure.message))}\n"
                 try writer.write(Data(line.utf8))
                 count += 1
             }
