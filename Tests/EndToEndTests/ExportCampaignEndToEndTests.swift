@@ -215,4 +215,24 @@ import Testing
         #expect(missing.stderr.contains("campaign GOODBYE"))
         #expect(try fake.calls("mergeTriggerEmail").isEmpty)
     }
+
+    @Test func aPlanRebuiltFromAnotherSourceAfterEmailsWentOutIsRefused() throws {
+        try writeConfig()
+        try signups(Self.people(0..<450))
+        let crashed = try tool(["run", "welcome"], crashAt: "after-trigger-receipt:1")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        #expect(try sent().count == 200)
+        let runID = (try runFolders()[0] as NSString).lastPathComponent
+
+        // Someone forces the extract of the same run after the source changed: the first chunk now holds
+        // other people under the same request name.
+        try signups(Self.people(1..<451))
+        let extract = try tool(["stage", "welcome", "extract", "--run", runID, "--force"])
+        #expect(extract.status == 0, "exit \(extract.status): \(extract.stderr)")
+        let resumed = try tool(["run", "welcome"])
+        #expect(resumed.status == 1, "exit \(resumed.status): \(resumed.stderr)")
+        #expect(resumed.stderr.contains("journaled with other recipients"))
+        #expect(try sent().count == 200)
+        #expect(try sent().values.allSatisfy { $0 == 1 })
+    }
 }

@@ -163,6 +163,17 @@ struct ExportCampaignLoadStage: Stage {
     ) throws -> TriggerResult {
         var entry: TriggerJournal.Entry
         if let found = try journal.entry(request.file) {
+            // The journal is keyed by request file; a plan rebuilt from another snapshot (a forced extract
+            // after emails went out) could put other people under the same name. Skipping them would drop
+            // them silently, sending would risk a second email: stop and say so.
+            guard found.emails == request.emails else {
+                throw ExportError(
+                    .badPlan,
+                    "trigger request \(request.file) of run \(context.run.id) was journaled with other recipients "
+                        + "than the plan now lists: the run's extract or transform was run again after its emails went out",
+                    remedy: "who got the email is in \(journal.path(request.file)); restore the source this run "
+                        + "extracted first and re-run `responsys-etl stage \(workflow) extract --run \(context.run.id) --force`")
+            }
             entry = found
             switch found.state {
             case .sent:
