@@ -235,4 +235,23 @@ import Testing
         #expect(try sent().count == 200)
         #expect(try sent().values.allSatisfy { $0 == 1 })
     }
+
+    @Test func aDeletedRunsSentEmailsAreNotSentAgainByTheNextRun() throws {
+        try writeConfig()
+        try signups(Self.people(0..<450))
+        let crashed = try tool(["run", "welcome"], crashAt: "after-trigger-receipt:2")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        #expect(try sent().count == 400)
+        // The operator removes the stopped run; its journal stays in state/.
+        try FileManager.default.removeItem(atPath: try runFolders()[0])
+
+        let next = try tool(["run", "welcome"])
+        #expect(next.status == 0, "exit \(next.status): \(next.stderr)")
+        let counts = try sent()
+        #expect(counts.count == 450)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        // And the run after that sends nothing: the held-back members are in the delivered state.
+        #expect(try tool(["run", "welcome"]).status == 0)
+        #expect(try fake.calls("mergeTriggerEmail").count == 3)
+    }
 }

@@ -65,7 +65,15 @@ struct ExportCampaignTransformStage: Stage {
 
     func run(_ context: StageContext) throws -> StageResult {
         let policy: FirstRunPolicy = settings.backFill ? .sendEveryone : .recordBaseline
-        let diff = try ExportTransform.diff(context, firstRun: policy)
+        var diff = try ExportTransform.diff(context, firstRun: policy)
+        let held = try TriggerJournal.heldBack(area: context.area, except: context.run.id)
+        let heldBack = held.isEmpty ? 0 : try Self.leaveOut(held, from: diff.enteredPath)
+        if heldBack > 0 {
+            diff.counts.entered -= heldBack
+            context.logger.warn(
+                "entered members already emailed by a run whose state was never written; not sent again",
+                ["members": heldBack])
+        }
         var options = CampaignPayloadOptions(
             campaign: settings.campaign, list: list, additionalFields: settings.additionalFields)
         options.mergeRule = ListMergeRule(settings.mergeRule)
@@ -74,9 +82,28 @@ struct ExportCampaignTransformStage: Stage {
         try? Files.remove(payload)
         let summary = try CampaignPayloadWriter.write(diff: diff, options: options, to: payload)
         let baseline = diff.isFirstRun && policy == .recordBaseline
+        var counts = ExportTransform.counts(diff, summary)
+        counts["held_back"] = heldBack
         return StageResult(
-            outputs: try ExportTransform.outputs(context), counts: ExportTransform.counts(diff, summary),
+            outputs: try ExportTransform.outputs(context), counts: counts,
             notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no"])
+    }
+
+    /// Rewrites the entered file without the given emails; returns how many lines were left out.
+    static func leaveOut(_ emails: Set<String>, from path: String) throws -> Int {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var kept = ""
+        var left = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            if let email = object?["email"] as? String, emails.contains(email) {
+                left += 1
+            } else {
+                kept += line + "\n"
+            }
+        }
+        if left > 0 { try Files.writeAtomically(Data(kept.utf8), to: path) }
+        return left
     }
 }
 
@@ -140,6 +167,7 @@ struct ExportCampaignLoadStage: Stage {
         var counts = try DeliveredStateUpdate.apply(
             context, snapshot: context.run.stage(.extract).file(AudienceExtractStage.snapshotName),
             failedEmails: failed, baseline: baseline)
+        try journal.markStateUpdated()
         counts["requests"] = receipts.count
         counts["triggers"] = triggerReceipts.count
         counts["emails_sent"] = triggerReceipts.reduce(0) { $0 + $1.succeeded }
@@ -172,7 +200,8 @@ struct ExportCampaignLoadStage: Stage {
                     "trigger request \(request.file) of run \(context.run.id) was journaled with other recipients "
                         + "than the plan now lists: the run's extract or transform was run again after its emails went out",
                     remedy: "who got the email is in \(journal.path(request.file)); restore the source this run "
-                        + "extracted first and re-run `responsys-etl stage \(workflow) extract --run \(context.run.id) --force`")
+                        + "extracted first and re-run `responsys-etl stage \(workflow) extract --run \(context.run.id) --force`"
+                )
             }
             entry = found
             switch found.state {

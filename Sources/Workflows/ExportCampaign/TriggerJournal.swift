@@ -64,4 +64,36 @@ struct TriggerJournal {
         encoder.dateEncodingStrategy = .iso8601
         try Files.writeAtomically(try encoder.encode(entry), to: path(entry.file))
     }
+
+    static let stateUpdatedName = "_state-updated"
+
+    /// Marks this run's journal as taken into the delivered state (written after the state update).
+    func markStateUpdated() throws {
+        try Files.makeDirectory(folder)
+        try Files.writeAtomically(Data(), to: folder + "/" + TriggerJournal.stateUpdatedName)
+    }
+
+    /// The recipients of triggers that may have gone out in runs other than `run` whose delivered state was
+    /// never written (a run folder deleted while stuck, say): their emails are not in the state, so a new
+    /// diff would find them entered again. The transform leaves them out, so nobody gets the email twice.
+    static func heldBack(area: WorkflowArea, except run: RunID) throws -> Set<String> {
+        let root = area.statePath + "/triggers"
+        guard Files.isDirectory(root) else { return [] }
+        var emails: Set<String> = []
+        for name in try Files.list(root) where name != run.text && RunID(text: name) != nil {
+            let folder = root + "/" + name
+            guard !Files.exists(folder + "/" + stateUpdatedName) else { continue }
+            let journal = TriggerJournal(folder: folder, run: name)
+            for file in try Files.list(folder) where file.hasSuffix(".json") && !file.hasPrefix(".") {
+                guard let entry = try journal.entry(file), entry.state != .refused else { continue }
+                emails.formUnion(entry.emails)
+            }
+        }
+        return emails
+    }
+
+    private init(folder: String, run: String) {
+        self.folder = folder
+        self.run = run
+    }
 }
