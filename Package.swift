@@ -23,20 +23,22 @@ let package = Package(
         systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
         systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         systemLibrary("CSQLite3", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        // SHA-256 for the event transform (event ids and output digests at hardware speed).
+        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
 
         // One library per concern.
-        .target(name: "Core"),
+        .target(name: "Core", dependencies: ["CCrypto"]),
         .target(name: "Config", dependencies: ["Core"]),
         .target(name: "Staging", dependencies: ["Core"]),
         .target(name: "Records", dependencies: ["Core"]),
         .target(name: "Warehouse", dependencies: ["Core", "Records", "CSQLite3"]),
         .target(name: "SFTP", dependencies: ["Core", "CLibSSH2"]),
         .target(name: "PGP", dependencies: ["Core", "CGPGME"]),
-        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib"]),
+        .target(name: "Archive", dependencies: ["Core", "CLibArchive", "CZlib", "PGP"]),
         .target(name: "HTTP", dependencies: ["Core", "CCurl"]),
         .target(name: "Responsys", dependencies: ["Core", "HTTP", "Records"]),
         .target(name: "FakeResponsys", dependencies: ["Core", "Records"]),
-        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse"]),
+        .target(name: "Audience", dependencies: ["Core", "Records", "Warehouse", "CZlib"]),
         .target(
             name: "Workflows",
             dependencies: [
@@ -47,6 +49,14 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Core", "Config", "Staging", "Workflows"]),
         .executableTarget(name: "responsys-etl", dependencies: ["CLI"]),
         .executableTarget(name: "fake-responsys", dependencies: ["FakeResponsys"]),
+        // bench/transform.sh runs the import-events transform through this (release build).
+        .executableTarget(name: "transform-bench", dependencies: ["Core", "Records"], path: "bench/transform-bench"),
+        // Drives the Responsys client against fake-responsys for bench/ratelimit.sh.
+        .executableTarget(name: "ratelimit-bench", dependencies: ["Core", "HTTP", "Responsys"]),
+        // bench/diff.sh: times the audience extract + transform against DuckDB.
+        .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
+        // bench/decrypt.sh: times PGPDecryptor against `gpg --decrypt`.
+        .executableTarget(name: "pgp-bench", dependencies: ["Core", "PGP"], path: "bench/pgp-bench"),
         // Times the SFTP download against OpenSSH's sftp (bench/sftp-download.sh); not shipped.
         .executableTarget(name: "sftp-bench", dependencies: ["Core", "SFTP"]),
 
@@ -54,7 +64,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
         .testTarget(
-            name: "CLibraryTests", dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3"]),
+            name: "CLibraryTests",
+            dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3", "CCrypto"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "TestSupport"]),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"]),
@@ -64,8 +75,10 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "ResponsysTests", dependencies: ["HTTP", "Responsys", "FakeResponsys", "TestSupport"]),
         .testTarget(name: "AudienceTests", dependencies: ["Audience", "TestSupport"]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflows", "Config", "Staging", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Core", "TestSupport"]),
+        .testTarget(
+            name: "WorkflowTests",
+            dependencies: ["Workflows", "Config", "Staging", "Records", "FakeResponsys", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Core", "Warehouse", "Workflows", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -75,12 +75,15 @@ public struct StageRunner: Sendable {
             let marker = try run.stage(name).readMarker()
             return marker?.exitStatus == ExitStatus.finishedWithRejects.rawValue ? .finishedWithRejects : .success
         }
-        let status = try execute(stage, in: run, options: options)
-        // A run whose last stage finished is finished, whether it got there in one go or stage by stage.
+        var status = try execute(stage, in: run, options: options)
+        // A run whose last stage finished is finished, whether it got there in one go or stage by stage; it
+        // ends with rejects when any of its stages had some, as if it had run in one go.
         if stages.allSatisfy({ (try? run.stage($0.name).checkMarker()) == .valid }) {
+            let rejected = try stages.contains { try run.stage($0.name).readMarker()?.exitStatus == 3 }
+            if rejected { status = .finishedWithRejects }
             try run.updateRecord { record in
                 record.finishedAt = Date()
-                record.exitStatus = max(record.exitStatus ?? 0, status.rawValue)
+                record.exitStatus = status.rawValue
             }
         }
         return status

@@ -1,1 +1,0 @@
-// The Archive module; see its issue.

@@ -1,1 +1,0 @@
-// The Audience module; see its issue.

@@ -1,1 +1,0 @@
-// The CLI module; see its issue.

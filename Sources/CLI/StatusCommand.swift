@@ -1,0 +1,71 @@
+import Config
+import Core
+import Foundation
+import Staging
+
+/// `status [WORKFLOW] [--json]`: what each workflow's runs did. Reads only; never takes the lock, so it
+/// works while a run is active.
+struct StatusCommand {
+    let config: ETLConfig
+    let invocation: Invocation
+    /// How many recent runs to show per workflow.
+    static let runsShown = 10
+
+    func run() throws -> ExitStatus {
+        var names = config.workflows.keys.sorted()
+        if let only = invocation.arguments["WORKFLOW"] {
+            _ = try config.workflow(named: only)
+            names = [only]
+        }
+        var report: [WorkflowStatus] = []
+        for name in names {
+            let workflow = try config.workflow(named: name)
+            let area = WorkflowArea(stagingRoot: config.stagingDir, workflow: name)
+            let runs = try area.runIDs().suffix(StatusCommand.runsShown).compactMap { try area.openRun($0)?.record }
+            report.append(WorkflowStatus(name: name, type: workflow.type.rawValue, runs: runs.reversed()))
+        }
+        if invocation.flag("--json") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .custom { date, encoder in
+                var container = encoder.singleValueContainer()
+                try container.encode(Timestamp.iso8601(date, fractional: true))
+            }
+            Output.write(String(decoding: try encoder.encode(["workflows": report]), as: UTF8.self) + "\n")
+        } else {
+            Output.write(text(report))
+        }
+        return .success
+    }
+
+    private func text(_ report: [WorkflowStatus]) -> String {
+        var text = ""
+        for workflow in report {
+            text += "\(workflow.name) (\(workflow.type))\n"
+            if workflow.runs.isEmpty { text += "  no runs yet\n" }
+            for run in workflow.runs {
+                let state =
+                    run.isFinished
+                    ? "finished, exit \(run.exitStatus ?? 0)" + (run.dryRun ? ", dry run" : "")
+                    : "unfinished"
+                text += "  \(run.run.text)  \(state)\n"
+                for stage in run.stages {
+                    let counts = stage.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    var line = "    \(stage.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))"
+                    line += stage.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    if let seconds = stage.durationSeconds { line += String(format: "%8.2fs  ", seconds) }
+                    line += counts.joined(separator: " ")
+                    if let error = stage.error { line += "\n      error: \(error)" }
+                    text += line + "\n"
+                }
+            }
+        }
+        return text
+    }
+}
+
+struct WorkflowStatus: Encodable {
+    let name: String
+    let type: String
+    let runs: [RunRecord]
+}

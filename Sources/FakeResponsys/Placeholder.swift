@@ -1,1 +1,0 @@
-// The FakeResponsys module; see its issue.

@@ -1,1 +1,0 @@
-// The PGP module; see its issue.

@@ -1,0 +1,56 @@
+import Core
+
+/// A failure that stops reading a whole CSV file (a bad row is not one: it becomes a reject).
+public struct CSVError: DiagnosedError, Equatable {
+    public enum Code: String, Sendable {
+        /// The file cannot be opened (missing, permissions).
+        case cannotOpen
+        /// Reading failed part-way (I/O error).
+        case cannotRead
+        /// The file has no header row (it is empty or holds only blank lines).
+        case missingHeader
+        /// The header row cannot be used (bad bytes, an unclosed quote).
+        case badHeader
+        /// A single row grew beyond the row size limit, usually because of a quote that is never closed.
+        case rowTooLong
+        /// An option has a value the reader does not know (a delimiter or encoding name).
+        case badOption
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: String?
+    public var remedy: String?
+
+    public init(_ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+        self.remedy = remedy
+    }
+
+    public var exitStatus: ExitStatus { code == .badOption ? .usage : .stageFailed }
+
+    public var description: String {
+        var text = message
+        if let underlying { text += ": \(underlying)" }
+        if let remedy { text += " (\(remedy))" }
+        return text
+    }
+}
+
+/// Why one row could not be read; the row goes to the rejects with this reason.
+public enum CSVRowProblem: Sendable, Equatable {
+    /// With the `utf-8` encoding, a byte at this offset of the file starts no valid UTF-8 sequence.
+    case invalidUTF8(byteOffset: Int64)
+    /// A quoted field is still open at the end of the file.
+    case unterminatedQuote
+
+    public var reason: String {
+        switch self {
+        case .invalidUTF8(let offset):
+            "invalid UTF-8 at byte offset \(offset) (set encoding = \"windows-1252\" or \"latin-1\" if the file is not UTF-8)"
+        case .unterminatedQuote: "a quoted field is not closed before the end of the file"
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Core
+
+/// What one transformed file produced.
+public struct TransformCounts: Sendable, Equatable {
+    /// Data rows read (the header and blank lines not counted).
+    public var rows: Int
+    /// Events written.
+    public var events: Int
+    /// Rows written to the rejects.
+    public var rejects: Int
+    /// Columns renamed because their name was empty, repeated, or a key the transform adds.
+    public var renamedColumns: [CSVHeader.Rename]
+
+    public init(rows: Int = 0, events: Int = 0, rejects: Int = 0, renamedColumns: [CSVHeader.Rename] = []) {
+        self.rows = rows
+        self.events = events
+        self.rejects = rejects
+        self.renamedColumns = renamedColumns
+    }
+}
+
+/// The transform of `import-events`: one Responsys event file (CSV) → NDJSON events + rejects.
+public enum EventTransformer {
+    /// Output is handed to the file in blocks of about this size.
+    static let flushSize = 1 << 20
+
+    /// Streams `input` into `output` (one event per line, see `EventNormalizer`); rows that cannot be read or
+    /// normalized go to `rejects`. `output` is written but not committed: the caller commits it (and the
+    /// rejects) when it has decided the file is good.
+    ///
+    /// Throws `TransformError.unrecognizedFileName` when `sourceName` is not an event file name, and
+    /// `CSVError` when the file cannot be read at all (missing header, I/O, a runaway quote).
+    public static func transform(
+        input: String, sourceName: String, output: any ByteOutput, rejects: RejectsWriter,
+        options: TransformOptions = TransformOptions()
+    ) throws -> TransformCounts {
+        let fileName = try EventFileName.parse(sourceName)
+        let reader = try CSVReader(
+            path: input, options: CSVOptions(delimiter: options.delimiter, encoding: options.encoding))
+        let normalizer = try EventNormalizer(
+            fileName: fileName, sourceName: sourceName, header: reader.header, options: options)
+        var buffer = JSONBytes(capacity: flushSize + (64 << 10))
+        var counts = TransformCounts(renamedColumns: normalizer.renames)
+        while let row = try reader.nextRow() {
+            counts.rows += 1
+            if let reason = normalizer.append(row, to: &buffer) {
+                try rejects.write(
+                    file: sourceName, line: row.line, byteOffset: row.byteOffset, reason: reason, raw: row.rawText)
+                counts.rejects += 1
+            } else {
+                buffer.append(byte: 0x0A)
+                counts.events += 1
+                if buffer.count >= flushSize {
+                    try output.write(bytes: buffer.bytes)
+                    buffer.removeAll()
+                }
+            }
+        }
+        if buffer.count > 0 { try output.write(bytes: buffer.bytes) }
+        return counts
+    }
+
+    /// Like the other `transform`, writing to `outputPath` through a `DigestingFileWriter` (the fast path) and
+    /// publishing it atomically when done.
+    /// Returns the counts and the SHA-256 of the published file. On failure nothing appears at `outputPath`.
+    public static func transform(
+        input: String, sourceName: String, outputPath: String, rejects: RejectsWriter,
+        options: TransformOptions = TransformOptions()
+    ) throws -> (counts: TransformCounts, sha256: String) {
+        let output = try DigestingFileWriter(path: outputPath)
+        do {
+            let counts = try transform(
+                input: input, sourceName: sourceName, output: output, rejects: rejects, options: options)
+            return (counts, try output.commit())
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The Records module; see its issue.

@@ -1,1 +1,0 @@
-// The Responsys module; see its issue.

@@ -1,1 +1,0 @@
-// The Warehouse module; see its issue.

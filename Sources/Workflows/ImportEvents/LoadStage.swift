@@ -1,0 +1,102 @@
+import Config
+import Core
+import Foundation
+import SFTP
+import Staging
+import Warehouse
+
+/// import-events, stage 4: loads every NDJSON file into the sink (idempotently), then records the remote
+/// files in the ledger, then applies `after_import` on the server. The ledger is written only after the
+/// sink holds every event, so a crash before it makes the next run load the same files again, which the
+/// sink absorbs without duplicates.
+struct LoadStage: Stage {
+    let name = StageName.load
+    let settings: ImportEventsConfig
+    let makeSink: @Sendable () throws -> any EventSink
+    let connector: SFTPConnector
+    let ledger: ImportLedger
+
+    func run(_ context: StageContext) throws -> StageResult {
+        guard let transform = context.input, let transformed = try transform.readMarker() else {
+            preconditionFailure("the runner starts load only after transform finished")
+        }
+        let extract = context.run.stage(.extract)
+        guard let downloaded = try extract.readMarker() else {
+            throw ETLError(.corruptStaging, "the extract marker of run \(context.run.id) is missing")
+        }
+
+        // 1. Events into the sink, file by file.
+        var counts = ["inserted": 0, "already_present": 0, "files": 0]
+        var sink: (any EventSink)?
+        for file in transformed.outputs where Self.isEvents(file.name) {
+            let key = "load:" + file.name
+            if let done = try context.folder.finishedItem(key) {
+                counts.merge(done.counts, uniquingKeysWith: +)
+                continue
+            }
+            if sink == nil { sink = try makeSink() }
+            let source = ((file.source ?? file.name) as NSString).lastPathComponent
+            let loaded = try sink!.load(ndjsonFile: transform.file(file.name), sourceName: source)
+            let itemCounts = ["inserted": loaded.inserted, "already_present": loaded.alreadyPresent, "files": 1]
+            try context.folder.recordItem(ItemRecord(key: key, outputs: [], counts: itemCounts))
+            context.logger.info(
+                "loaded", ["file": file.name, "inserted": loaded.inserted, "already_present": loaded.alreadyPresent])
+            counts.merge(itemCounts, uniquingKeysWith: +)
+        }
+
+        // 2. The ledger: these remote files are imported.
+        let items = try extract.items()
+        let importedAt = Timestamp.iso8601(Date())
+        try ledger.add(
+            items.compactMap { item in
+                guard let output = item.outputs.first, let mtime = item.notes["remote_mtime"].flatMap(Int64.init)
+                else { return nil }
+                return LedgerEntry(
+                    name: item.key, size: output.size, mtime: mtime, importedAt: importedAt,
+                    runID: context.run.id.text)
+            })
+
+        // 3. after_import on the server, once per file.
+        counts["after_import_failed"] = try applyAfterImport(to: downloaded, context: context)
+
+        // A receipt of what the sink answered, the one output of this stage.
+        let receipt = try context.folder.createOutput("receipt.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try receipt.write(try encoder.encode(counts))
+        return StageResult(outputs: [try context.folder.publish(receipt)], counts: counts)
+    }
+
+    static func isEvents(_ name: String) -> Bool {
+        name.hasSuffix(TransformStage.eventsSuffix) && !name.hasSuffix(TransformStage.fileRejectsSuffix)
+            && name != TransformStage.rejectsName
+    }
+
+    /// Returns how many files the action failed for; those are logged, not fatal: their events are stored
+    /// and the ledger keeps them from being imported twice.
+    private func applyAfterImport(to downloaded: StageMarker, context: StageContext) throws -> Int {
+        let action: AfterImportAction
+        switch settings.afterImport {
+        case .keep: return 0
+        case .delete: action = .delete
+        case .move(let folder): action = .move(toDirectory: folder)
+        }
+        var failures = 0
+        var session: SFTPSession?
+        for file in downloaded.outputs where file.name != ExtractStage.selectionName {
+            let key = "after_import:" + file.name
+            if try context.folder.finishedItem(key) != nil { continue }
+            do {
+                if session == nil { session = try connector.connect() }
+                try action.apply(to: SFTPSession.join(settings.remoteDir, file.name), session: session!)
+                try context.folder.recordItem(ItemRecord(key: key, outputs: [], notes: ["action": "\(action)"]))
+            } catch let error as DiagnosedError {
+                failures += 1
+                context.logger.warn(
+                    "after_import failed; the file stays on the server and in the ledger",
+                    ["file": file.name, "action": "\(action)", "error": error.description])
+            }
+        }
+        return failures
+    }
+}

@@ -1,1 +1,0 @@
-// The Workflows module; see its issue.

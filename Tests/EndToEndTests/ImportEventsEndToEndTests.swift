@@ -1,0 +1,173 @@
+import Core
+import Foundation
+import TestSupport
+import Testing
+import Warehouse
+import Workflows
+
+/// import-events end to end: the built executable against a real sshd on 127.0.0.1, files made by the
+/// demo's generator, one zipped, one a PGP-encrypted zip, one with BOM and CRLF, one with bad rows, one
+/// still being written; events land in a real SQLite file.
+@Suite(.serialized) struct ImportEventsEndToEndTests {
+    let folder: TemporaryFolder
+    let server: SSHServer
+    let remote: String
+    let gnupg: GnuPGFixture
+    let written: SampleData.Written
+
+    init() throws {
+        folder = try TemporaryFolder("import-e2e")
+        server = try SSHServer()
+        remote = folder.file("remote/download")
+        try Files.makeDirectory(remote)
+        try Files.makeDirectory(folder.file("keys"))
+        let key = try SSHServer.makeKey(type: "ed25519", at: folder.file("keys/id_ed25519"))
+        try server.authorize(publicKeyOf: key)
+        try server.writeKnownHosts(to: folder.file("keys/known_hosts"), hashed: true)
+
+        gnupg = try GnuPGFixture()
+        let pgpKey = try gnupg.generateKey(name: "etl", algorithm: "ed25519", passphrase: "pgp pass phrase")
+        try FileManager.default.copyItem(atPath: pgpKey.armoredSecretKey, toPath: folder.file("keys/pgp.asc"))
+
+        let generated = folder.file("generated")
+        written = try SampleData(folder: generated, now: Date()).write()
+        for name in written.files where name.hasSuffix(".txt") {
+            let source = generated + "/" + name
+            if name.contains("_OPEN_") {
+                try Self.zip(source, to: remote + "/" + name + ".zip", member: name)
+                try Data().write(to: URL(fileURLWithPath: remote + "/" + name + ".zip.ready"))
+            } else if name.contains("_CLICK_") && !name.contains("_SMS_") {
+                try Self.zip(source, to: folder.file(name + ".zip"), member: name)
+                try gnupg.encrypt(folder.file(name + ".zip"), to: remote + "/" + name + ".gpg", recipients: [pgpKey])
+                try Data().write(to: URL(fileURLWithPath: remote + "/" + name + ".gpg.ready"))
+            } else {
+                try FileManager.default.copyItem(atPath: source, toPath: remote + "/" + name)
+                // The SMS file is "still being written": no ready file yet.
+                if !name.contains("_SMS_") {
+                    try Data().write(to: URL(fileURLWithPath: remote + "/" + name + ".ready"))
+                }
+            }
+        }
+        try folder.write("responsys-etl.toml", config())
+    }
+
+    private func config(readySuffix: String = "\"ready_suffix\" = \".ready\"") -> String {
+        """
+        [staging]
+        dir = "staging"
+
+        [auth.files]
+        type = "sftp"
+        host = "127.0.0.1"
+        port = \(server.port)
+        username = "\(server.username)"
+        private_key_file = "keys/id_ed25519"
+        known_hosts_file = "keys/known_hosts"
+        pgp_private_key_file = "keys/pgp.asc"
+        pgp_passphrase_env = "TEST_PGP_PASSPHRASE"
+
+        [workflows.events]
+        type = "import-events"
+        auth = "files"
+        remote_dir = "\(remote)"
+        pattern = "*.txt*"
+        \(readySuffix)
+        sink = { type = "sqlite", path = "data/warehouse.sqlite" }
+
+        """
+    }
+
+    private func tool(_ arguments: [String]) throws -> ToolProcess.Result {
+        try ToolProcess.run(
+            "responsys-etl", arguments, in: folder.path, environment: ["TEST_PGP_PASSPHRASE": "pgp pass phrase"])
+    }
+
+    private func eventCount() throws -> Int64 {
+        let database = try SQLiteDatabase(path: folder.file("data/warehouse.sqlite"))
+        guard case .integer(let count) = try database.query("SELECT count(*) FROM responsys_events")[0][0] else {
+            return -1
+        }
+        return count
+    }
+
+    @Test func importsEveryReadyFileOnceAndRejectsTheBadRows() throws {
+        let first = try tool(["run", "events"])
+        #expect(first.status == 3, "exit \(first.status): \(first.stderr)")
+        #expect(!first.stderr.contains("pgp pass phrase"))
+        #expect(try eventCount() == Int64(written.expectedEvents))
+
+        let database = try SQLiteDatabase(path: folder.file("data/warehouse.sqlite"))
+        let types = try database.query("SELECT DISTINCT event_type FROM responsys_events ORDER BY 1").map {
+            $0[0].description
+        }
+        #expect(types == ["BOUNCE", "CLICK", "OPEN", "OPT_OUT", "SENT"])
+        let bounce = try database.query(
+            "SELECT account_id, channel, riid, event_captured_at, source_line FROM responsys_events "
+                + "WHERE event_type = 'BOUNCE' ORDER BY source_line LIMIT 1")[0]
+        #expect(bounce[0] == .integer(5678))
+        #expect(bounce[1] == .text("EMAIL"))
+        #expect(bounce[2] == .integer(Int64(SampleData.users[20].riid)))
+        #expect(bounce[3].description.hasSuffix("Z"))
+        #expect(bounce[4] == .integer(2))
+
+        // The rejects name the file, the line and the reason.
+        let runs = try Files.list(folder.file("staging/events/runs"))
+        let run = folder.file("staging/events/runs/" + runs[0])
+        let rejects = try String(contentsOfFile: run + "/transform/rejects.ndjson", encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(rejects.count == written.expectedRejects)
+        #expect(rejects.allSatisfy { ($0["file"] as? String)?.contains("_OPT_OUT_") == true })
+        #expect(rejects.compactMap { $0["line"] as? Int }.sorted() == [3, 5])
+
+        // The file still being written was not taken; the others are in the ledger.
+        let ledger = try String(contentsOfFile: folder.file("staging/events/state/ledger.json"), encoding: .utf8)
+        #expect(!ledger.contains("_SMS_"))
+        #expect(ledger.contains(".txt.gpg"))
+
+        // A second run imports nothing new.
+        let second = try tool(["run", "events"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("files=0"))
+        #expect(try eventCount() == Int64(written.expectedEvents))
+
+        // Re-running transform of the first run from staging changes nothing in the sink.
+        let forced = try tool(["stage", "events", "transform", "--run", runs[0], "--force"])
+        #expect(forced.status == 3, "\(forced.stderr)")
+        let load = try tool(["stage", "events", "load", "--run", runs[0]])
+        #expect(load.status == 3, "\(load.stderr)")
+        #expect(try eventCount() == Int64(written.expectedEvents))
+
+        let status = try tool(["status", "events", "--json"])
+        #expect(status.status == 0)
+        #expect(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) is [String: Any])
+    }
+
+    @Test func aSecondConcurrentRunExits75() throws {
+        // Without ready files the run waits stable_seconds before picking files: time for a second start.
+        try folder.write("responsys-etl.toml", config(readySuffix: "stable_seconds = 4"))
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: ToolProcess.path(of: "responsys-etl"))
+        first.arguments = ["run", "events"]
+        first.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        first.environment = ["TEST_PGP_PASSPHRASE": "pgp pass phrase", "PATH": "/usr/bin:/bin"]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        // Wait until the first run holds the lock (its run folder exists).
+        let runs = folder.file("staging/events/runs")
+        for _ in 0..<100 where (try? Files.list(runs))?.isEmpty ?? true { Thread.sleep(forTimeInterval: 0.05) }
+        let second = try tool(["run", "events"])
+        #expect(second.status == 75)
+        #expect(second.stderr.contains("another run of workflow 'events' is active"))
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 3)
+    }
+
+    /// A zip of one file, made with Python's zipfile (deflated), as Responsys Connect would send it.
+    static func zip(_ source: String, to target: String, member: String) throws {
+        let script =
+            "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:\n"
+            + "    z.write(sys.argv[1], sys.argv[3])\n"
+        _ = try SSHServer.runTool("/usr/bin/python3", ["-c", script, source, target, member])
+    }
+}
