@@ -37,7 +37,7 @@ import Testing
         let fixture = try ServerFixture()
         for index in 0..<10_000 {
             let path = fixture.remote + "/f\(index).txt"
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
         let entries = try fixture.authenticated().list(directory: fixture.remote)
         #expect(entries.count == 10_000)
