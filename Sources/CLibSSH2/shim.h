@@ -5,7 +5,6 @@
 #define RETL_LIBSSH2_SHIM_H
 #include <libssh2.h>
 #include <libssh2_sftp.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 static inline LIBSSH2_SESSION *_Nullable retl_ssh2_session_init(void) {
