@@ -47,6 +47,7 @@ enum DeliveredStateUpdate {
         }
         try Files.writeAtomically(
             try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
+        TestCrashHook.point("after-state")
         let result = [
             "state_members": counts.members, "state_kept_after_failure": counts.keptAfterFailure,
             "state_dropped_after_failure": counts.droppedAfterFailure,
