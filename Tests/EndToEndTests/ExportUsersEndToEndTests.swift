@@ -366,4 +366,34 @@ import Warehouse
         #expect(next.status == 0, "exit \(next.status): \(next.stderr)")
         #expect(try emails() == ["bob@example.org", "cara@example.org"])
     }
+
+    private func extractMarker(_ run: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: run + "/extract/_DONE"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func anUnchangedSourceFileIsNotReadAgainUnlessTimeBased() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+        let second = try tool(["run", "users"])
+        #expect(second.status == 0, "exit \(second.status): \(second.stderr)")
+        var marker = try extractMarker(try runFolders()[1])
+        #expect((marker["notes"] as? [String: String])?["source_unchanged"] != nil)
+        #expect((marker["counts"] as? [String: Int])?["members"] == 2)
+
+        // time_based: read again although the file did not change.
+        try writeConfig("time_based = true")
+        #expect(try tool(["run", "users"]).status == 0)
+        marker = try extractMarker(try runFolders()[2])
+        #expect((marker["notes"] as? [String: String])?["source_unchanged"] == nil)
+        #expect((marker["counts"] as? [String: Int])?["rows"] == 2)
+
+        // Another file is read, and its change delivered.
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Rome,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+        #expect(try calls("mergeListMembers") == 1)
+    }
 }
