@@ -242,7 +242,7 @@ struct ExportCampaignLoadStage: Stage {
         TestCrashHook.point("before-trigger")
         let outcome: TriggerOutcome
         do {
-            outcome = try client(sender).mergeTriggerEmail(campaign: campaign, body: body)
+            outcome = try sender.client.mergeTriggerEmail(campaign: campaign, body: body)
         } catch {
             // The client throws only when Responsys refused the request or it never left: nothing was sent.
             entry.state = .refused
@@ -275,8 +275,6 @@ struct ExportCampaignLoadStage: Stage {
             return .unknown(entry)
         }
     }
-
-    private func client(_ sender: MergeSender) -> ResponsysClient { sender.client }
 
     /// `load/unknown.ndjson`: the recipients of the triggers whose outcome is unknown, for `status` and
     /// the operator.
