@@ -1,7 +1,12 @@
+import Config
 import Core
 import Foundation
+import Responsys
+import Staging
 import TestSupport
 import Testing
+
+@testable import Workflows
 
 /// export-campaign end to end: the built `responsys-etl` against the built `fake-responsys` over real HTTP;
 /// every email is sent at most once, whatever the point at which the load is killed.
@@ -236,10 +241,13 @@ import Testing
         #expect(try sent().values.allSatisfy { $0 == 1 })
     }
 
-    @Test func aDeletedRunsSentEmailsAreNotSentAgainByTheNextRun() throws {
+    /// Removing a stopped run (also the way to give up on triggers of unknown outcome) never leads to a
+    /// second email: the next run holds back everyone the removed run journaled.
+    @Test(arguments: ["after-trigger-receipt:2", "after-trigger:2"])
+    func aDeletedRunsSentEmailsAreNotSentAgainByTheNextRun(crashAt: String) throws {
         try writeConfig()
         try signups(Self.people(0..<450))
-        let crashed = try tool(["run", "welcome"], crashAt: "after-trigger-receipt:2")
+        let crashed = try tool(["run", "welcome"], crashAt: crashAt)
         #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
         #expect(try sent().count == 400)
         // The operator removes the stopped run; its journal stays in state/.
@@ -253,5 +261,58 @@ import Testing
         // And the run after that sends nothing: the held-back members are in the delivered state.
         #expect(try tool(["run", "welcome"]).status == 0)
         #expect(try fake.calls("mergeTriggerEmail").count == 3)
+    }
+
+    /// The client reports `outcomeUnknown` (the fake drops the trigger's answer after sending the emails):
+    /// treated as a request left in "sending" — journaled, reported, not sent again, exit status 3.
+    @Test func anAnswerLostOnTheWayBackIsAnUnknownOutcome() throws {
+        try writeConfig()
+        try signups(Self.people(0..<250))
+        // Stopped after the first chunk's list and PET merges, before its trigger.
+        let crashed = try tool(["run", "welcome"], crashAt: "after-receipt:2")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        #expect(try fake.emails().isEmpty)
+
+        // Resume the load in this process with a client already logged in, so that the next call answered
+        // is the trigger, and have the fake drop that answer.
+        let config = try ConfigLoader.load(path: folder.file("responsys-etl.toml"))
+        let workflow = try config.workflow(named: "welcome")
+        guard case .exportCampaign(let settings) = workflow.settings else {
+            Issue.record("not an export-campaign workflow")
+            return
+        }
+        let environment = WorkflowEnvironment(
+            config: config, environment: ["TEST_RESPONSYS_PASSWORD": FakeResponsysProcess.password], logger: .silent)
+        var limits = ResponsysLimits()
+        limits.discoverFromServer = false
+        let client = try ResponsysClient(
+            auth: ResponsysAuth(
+                username: FakeResponsysProcess.user, password: FakeResponsysProcess.password, baseURL: fake.baseURL),
+            limits: limits)
+        try client.login()
+        try fake.setFaults(["dropNext": 1])
+        var stages = try WorkflowCatalog.stages(for: workflow, in: environment)
+        stages[2] = ExportCampaignLoadStage(workflow: "welcome", settings: settings, makeClient: { client })
+        let area = WorkflowArea(stagingRoot: config.stagingDir, workflow: "welcome")
+        let run = try #require(try area.latestRun())
+        let runner = StageRunner(area: area, stages: stages, logger: .silent)
+        #expect(throws: ExportError.self) {
+            _ = try runner.runOne(.load, of: run, force: false, options: StageOptions())
+        }
+        // The emails went out although the answer was lost (the journal says "unknown"); the second chunk
+        // went too.
+        #expect(try sent().count == 250)
+        let entry = try #require(try TriggerJournal(area: area, run: run.id).entry("000001-03-trigger.json"))
+        #expect(entry.state == .unknown)
+
+        // The tool does not send it again, reports it, and sends the other chunk.
+        let resumed = try tool(["run", "welcome"])
+        #expect(resumed.status == 3, "exit \(resumed.status): \(resumed.stderr)")
+        let counts = try sent()
+        #expect(counts.count == 250)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        let unknown = try ndjson(run.path + "/load/unknown.ndjson")
+        #expect(unknown.count == 200)
+        #expect(unknown.allSatisfy { $0["state"] as? String == "unknown" })
     }
 }

@@ -23,7 +23,9 @@ import Warehouse
             ])
     }
 
-    private func writeConfig(_ extra: String = "", fields: String = "[\"first_name\", \"city\"]") throws {
+    private func writeConfig(
+        _ extra: String = "", fields: String = "[\"first_name\", \"city\"]", concurrency: Int = 1
+    ) throws {
         try folder.write(
             "responsys-etl.toml",
             """
@@ -43,7 +45,7 @@ import Warehouse
             source = { type = "file", path = "audience.csv" }
             additional_fields = \(fields)
             audience_memberships = ["newsletter", "vip"]
-            concurrency = 1
+            concurrency = \(concurrency)
             \(extra)
 
             """)
@@ -326,5 +328,72 @@ import Warehouse
         #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
         #expect(try emails() == ["ann@example.org", "bob@example.org"])
         #expect(try fake.petRows(Self.list, "Lytics_Segments")["bob@example.org"]?["VIP"] == "1")
+    }
+
+    @Test func fourChunksInFlightDeliverEveryone() throws {
+        try writeConfig(concurrency: 4)
+        try audience((0..<1000).map { String(format: "user%04d@example.org,Name%d,City%d,1,0", $0, $0, $0) })
+        let result = try tool(["run", "users"])
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        #expect(try emails().count == 1000)
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["user0999@example.org"]?["CITY"] == "City999")
+        #expect(try calls("mergeListMembers") == 5)
+        // No PET merge was refused for want of its list member: each chunk's list merge went first.
+        #expect(try ndjson(try runFolders()[0] + "/load/rejects.ndjson").isEmpty)
+    }
+
+    @Test func crashAfterTheStateIsWrittenThenResume() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+
+        // Cara is refused; ann leaves; then the process dies right after writing the new state.
+        try writeConfig("insert_on_no_match = false")
+        try audience(["bob@example.org,Bob,Nice,1,1", "cara@example.org,Cara,Nice,0,1"])
+        let crashed = try tool(["run", "users"], crashAt: "after-state:1")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        let written = try String(contentsOfFile: folder.file("staging/users/state/delivered.ndjson"), encoding: .utf8)
+        let resumed = try tool(["run", "users"])
+        #expect(resumed.status == 3, "exit \(resumed.status): \(resumed.stderr)")
+        // Applying the same delivery again left the state as it was.
+        #expect(
+            try String(contentsOfFile: folder.file("staging/users/state/delivered.ndjson"), encoding: .utf8) == written)
+        #expect(!written.contains("cara@example.org") && !written.contains("ann@example.org"))
+        #expect(written.contains("Nice"))
+
+        try writeConfig()
+        let next = try tool(["run", "users"])
+        #expect(next.status == 0, "exit \(next.status): \(next.stderr)")
+        #expect(try emails() == ["bob@example.org", "cara@example.org"])
+    }
+
+    private func extractMarker(_ run: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: run + "/extract/_DONE"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func anUnchangedSourceFileIsNotReadAgainUnlessTimeBased() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+        let second = try tool(["run", "users"])
+        #expect(second.status == 0, "exit \(second.status): \(second.stderr)")
+        var marker = try extractMarker(try runFolders()[1])
+        #expect((marker["notes"] as? [String: String])?["source_unchanged"] != nil)
+        #expect((marker["counts"] as? [String: Int])?["members"] == 2)
+
+        // time_based: read again although the file did not change.
+        try writeConfig("time_based = true")
+        #expect(try tool(["run", "users"]).status == 0)
+        marker = try extractMarker(try runFolders()[2])
+        #expect((marker["notes"] as? [String: String])?["source_unchanged"] == nil)
+        #expect((marker["counts"] as? [String: Int])?["rows"] == 2)
+
+        // Another file is read, and its change delivered.
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Rome,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+        #expect(try calls("mergeListMembers") == 1)
     }
 }

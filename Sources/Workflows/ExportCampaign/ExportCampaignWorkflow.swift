@@ -158,7 +158,9 @@ struct ExportCampaignLoadStage: Stage {
                     + "listed in \(context.folder.file(Self.unknownName))) have an unknown outcome: the emails may "
                     + "or may not have gone out, so they are not sent again",
                 remedy: "check in Responsys whether they received the email; to send it again: "
-                    + "`responsys-etl stage \(workflow) load --run \(context.run.id) --resend-unknown`",
+                    + "`responsys-etl stage \(workflow) load --run \(context.run.id) --resend-unknown`; to never "
+                    + "send it: remove the run folder \(context.run.path) — the next run emails nobody this run "
+                    + "may have emailed",
                 status: .finishedWithRejects)
         }
         // Only a trigger's answer decides whether a member got the email; a refused list or PET merge of a
@@ -242,7 +244,7 @@ struct ExportCampaignLoadStage: Stage {
         TestCrashHook.point("before-trigger")
         let outcome: TriggerOutcome
         do {
-            outcome = try client(sender).mergeTriggerEmail(campaign: campaign, body: body)
+            outcome = try sender.client.mergeTriggerEmail(campaign: campaign, body: body)
         } catch {
             // The client throws only when Responsys refused the request or it never left: nothing was sent.
             entry.state = .refused
@@ -275,8 +277,6 @@ struct ExportCampaignLoadStage: Stage {
             return .unknown(entry)
         }
     }
-
-    private func client(_ sender: MergeSender) -> ResponsysClient { sender.client }
 
     /// `load/unknown.ndjson`: the recipients of the triggers whose outcome is unknown, for `status` and
     /// the operator.

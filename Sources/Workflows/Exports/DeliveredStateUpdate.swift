@@ -38,6 +38,7 @@ enum DeliveredStateUpdate {
             )
         }
         try Files.makeDirectory(context.area.statePath)
+        try SourceFingerprint.forget(context.area)
         let counts: DeliveredCounts
         if baseline {
             counts = try DeliveredState.recordBaseline(current: snapshot, to: state)
@@ -47,6 +48,11 @@ enum DeliveredStateUpdate {
         }
         try Files.writeAtomically(
             try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
+        // A clean delivery makes the state equal to the source file's snapshot (see `SourceFingerprint`).
+        if failedEmails.isEmpty, let extract = try context.run.stage(.extract).readMarker() {
+            try SourceFingerprint.record(context.area, extractNotes: extract.notes)
+        }
+        TestCrashHook.point("after-state")
         let result = [
             "state_members": counts.members, "state_kept_after_failure": counts.keptAfterFailure,
             "state_dropped_after_failure": counts.droppedAfterFailure,

@@ -12,8 +12,6 @@ public struct ExportError: DiagnosedError, Equatable {
         case exitRatioExceeded
         /// Trigger chunks of export-campaign have an unknown outcome; they are not sent again on their own.
         case outcomeUnknown
-        /// A whole request was refused in a way that is not about one record.
-        case requestRefused
     }
 
     public var code: Code

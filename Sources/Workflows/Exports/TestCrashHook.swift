@@ -10,7 +10,8 @@ import Foundation
 /// for merges and deletes `before-request`, `after-request` (answered, receipt not yet written) and
 /// `after-receipt`; for Merge Trigger Email `before-trigger` (journaled as sending, not yet sent),
 /// `after-trigger` (answered, not yet journaled as sent) and `after-trigger-receipt` (journaled as sent,
-/// the load folder's item not yet recorded). Unset, it does nothing.
+/// the load folder's item not yet recorded); and `after-state` (the delivered state written, its item not
+/// yet recorded). Unset, it does nothing.
 enum TestCrashHook {
     static let variable = "RETL_TEST_CRASH_AT"
 
