@@ -57,12 +57,15 @@ let package = Package(
         .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
         // bench/decrypt.sh: times PGPDecryptor against `gpg --decrypt`.
         .executableTarget(name: "pgp-bench", dependencies: ["Core", "PGP"], path: "bench/pgp-bench"),
+        // Times the SFTP download against OpenSSH's sftp (bench/sftp-download.sh); not shipped.
+        .executableTarget(name: "sftp-bench", dependencies: ["Core", "SFTP"]),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
         .testTarget(
-            name: "CLibraryTests", dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3"]),
+            name: "CLibraryTests",
+            dependencies: ["CLibSSH2", "CGPGME", "CLibArchive", "CCurl", "CZlib", "CSQLite3", "CCrypto"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(name: "StagingTests", dependencies: ["Staging", "TestSupport"]),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "TestSupport"]),

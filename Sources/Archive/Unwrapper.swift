@@ -110,6 +110,22 @@ public struct Unwrapper: Sendable {
         }
     }
 
+    /// Throws when two outputs of one stage run share a name: two downloaded files produced the same
+    /// file name (two zips each holding `events.csv`), and the later would replace the earlier. The
+    /// stage calls this on all outputs of a run before it writes its marker.
+    public static func requireUniqueNames(_ files: [UnwrappedFile]) throws {
+        var owners: [String: UnwrappedFile] = [:]
+        for file in files {
+            if let earlier = owners[file.name] {
+                throw ArchiveError(
+                    .duplicateMember,
+                    "\(earlier.derivedFrom) and \(file.derivedFrom) both produce a file named \(file.name)",
+                    remedy: "ask the sender for distinct member names, or process the files in separate runs")
+            }
+            owners[file.name] = file
+        }
+    }
+
     static let pgpExtensions = [".gpg", ".pgp", ".asc"]
 
     static func hasPGPExtension(_ name: String) -> Bool {

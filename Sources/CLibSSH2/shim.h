@@ -5,6 +5,7 @@
 #define RETL_LIBSSH2_SHIM_H
 #include <libssh2.h>
 #include <libssh2_sftp.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 static inline LIBSSH2_SESSION *_Nullable retl_ssh2_session_init(void) {
@@ -86,6 +87,19 @@ static inline int retl_sftp_mkdir(LIBSSH2_SFTP *_Nonnull sftp, const char *_Nonn
 static inline void retl_sftp_seek(LIBSSH2_SFTP_HANDLE *_Nonnull handle, libssh2_uint64_t offset) {
     libssh2_sftp_seek64(handle, offset);
 }
+
+#if defined(__linux__)
+#include <fcntl.h>
+/// Starts writeback of a byte range of a file being downloaded, without waiting (Linux). <fcntl.h> declares
+/// sync_file_range only under _GNU_SOURCE, which a module header cannot set for the system modules.
+#ifndef SYNC_FILE_RANGE_WRITE
+#define SYNC_FILE_RANGE_WRITE 2
+extern int sync_file_range(int fd, __off64_t offset, __off64_t nbytes, unsigned int flags);
+#endif
+static inline int retl_start_writeback(int fd, long long offset, long long length) {
+    return sync_file_range(fd, (__off64_t)offset, (__off64_t)length, SYNC_FILE_RANGE_WRITE);
+}
+#endif
 
 /// The attribute flags and file-type bits are macros too; constants Swift can read.
 static const unsigned long RETL_SFTP_ATTR_SIZE = LIBSSH2_SFTP_ATTR_SIZE;

@@ -64,8 +64,12 @@ final class EventLoop {
     /// Below this many bytes moved in one wake-up, the loop pauses before polling again.
     private static let coalesceBelow = 256 << 10
 
-    init(fast: (input: Int32, output: Int32)?) {
+    /// Tests set `pretendMismatch` to walk the caller's start-over path.
+    private let pretendMismatch: Bool
+
+    init(fast: (input: Int32, output: Int32)?, pretendMismatch: Bool = false) {
         self.fast = fast
+        self.pretendMismatch = pretendMismatch
         inputBlock = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.blockSize, alignment: 64)
         outputBlock = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.blockSize, alignment: 64)
     }
@@ -116,24 +120,24 @@ final class EventLoop {
         guard fast != nil else { return }
         let outbound = registrations.filter { !$0.inbound }
         let inbound = registrations.filter(\.inbound)
-        guard outbound.count == 1, inbound.count >= 2, let output = inbound.last else {
-            giveUp()
+        guard !pretendMismatch, outbound.count == 1, inbound.count >= 2, let output = inbound.last else {
+            mismatch = true
             return
         }
         outbound[0].role = .input
         output.role = .output
         // Our writes into gpg's input must never block while gpg waits for us to read.
         let flags = fcntl(outbound[0].fd, F_GETFL)
-        if flags < 0 || fcntl(outbound[0].fd, F_SETFL, flags | O_NONBLOCK) != 0 { giveUp() }
-    }
-
-    private func giveUp() {
-        mismatch = true
-        if let context { gpgme_cancel(context) }
+        if flags < 0 || fcntl(outbound[0].fd, F_SETFL, flags | O_NONBLOCK) != 0 { mismatch = true }
     }
 
     /// Runs until gpgme reports the operation done; returns the operation's error value (0 on success).
     func run() -> gpgme_error_t {
+        // The pipes are not as expected: stop gpg before any data moved; the caller starts over.
+        if mismatch, let context {
+            gpgme_cancel(context)
+            return result
+        }
         while !done {
             registrations.removeAll { !$0.active }
             if registrations.isEmpty { break }
@@ -191,6 +195,32 @@ final class EventLoop {
         guard let fast else { return 0 }
         var moved = 0
         while true {
+            // In the kernel from file to pipe when the system allows it (nothing is pending then).
+            if canSpliceInput && pendingStart == pendingEnd {
+                let count = retl_gpgme_splice(fast.input, registration.fd, UInt(EventLoop.blockSize), 1)
+                if count > 0 {
+                    moved += count
+                    continue
+                }
+                if count == 0 {
+                    callGPGME(registration)
+                    return moved
+                }
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return moved }
+                if errno == EINVAL || errno == ENOSYS {
+                    canSpliceInput = false
+                    continue
+                }
+                if errno == EPIPE {
+                    // gpg stopped reading (it failed or finished early): gpgme's handler reports it.
+                    callGPGME(registration)
+                    return moved
+                }
+                fileFailure = (errno, false)
+                giveUpAfterFileFailure()
+                return moved
+            }
             if pendingStart == pendingEnd {
                 let count = read(fast.input, inputBlock.baseAddress, inputBlock.count)
                 if count < 0 {
@@ -256,6 +286,7 @@ final class EventLoop {
     }
 
     private var canSplice = true
+    private var canSpliceInput = true
 
     private func writeOutput(_ count: Int, to output: Int32) -> Bool {
         var offset = 0

@@ -98,7 +98,7 @@ final class StatusRecorder: @unchecked Sendable {
             sawDecryptionFailed = true
         case "NO_SECKEY":
             if let keyID = fields.first { missingSecretKeys.append(keyID) }
-        case "KEYEXPIRED", "EXPKEYSIG":
+        case "KEYEXPIRED":
             sawKeyExpired = true
         default:
             break
@@ -117,6 +117,9 @@ final class GPGMEContext {
     let handle: gpgme_ctx_t
     let supplier: PassphraseSupplier
     let status = StatusRecorder()
+    /// Objects gpgme calls back into (the event loop, data objects): released only after the context,
+    /// since `deinit` releases the gpgme context before the stored properties.
+    var keepAlive: [AnyObject] = []
 
     init(homeDirectory: String, passphrase: String?) throws {
         _ = try GPGME.initialise()

@@ -35,6 +35,8 @@ public final class PGPDecryptor: Sendable {
     private let logger: Logger
     /// Let `EventLoop` move the bulk data itself (off only in tests of the plain gpgme path).
     let fastPath: Bool
+    /// Tests only: the fast path reports gpgme's pipes as unrecognised, so decryption starts over.
+    let simulateFastPathMismatch: Bool
 
     /// Prepares the GnuPG home (mode 0700, loopback pinentry allowed) and imports the private key.
     ///
@@ -54,9 +56,10 @@ public final class PGPDecryptor: Sendable {
 
     init(
         homeDirectory: String, privateKeyFile: String, passphrase: String?, allowNoMDC: Bool, logger: Logger,
-        fastPath: Bool
+        fastPath: Bool, simulateFastPathMismatch: Bool = false
     ) throws {
         self.fastPath = fastPath
+        self.simulateFastPathMismatch = simulateFastPathMismatch
         self.homeDirectory = homeDirectory
         self.passphrase = passphrase
         self.allowNoMDC = allowNoMDC
@@ -185,7 +188,9 @@ public final class PGPDecryptor: Sendable {
             try fastPath ? BufferedFileData(standInForWriting: false) : BufferedFileData(fd: inputFD, forWriting: false)
         let plain =
             try fastPath ? BufferedFileData(standInForWriting: true) : BufferedFileData(fd: outputFD, forWriting: true)
-        let loop = EventLoop(fast: fastPath ? (inputFD, outputFD) : nil)
+        let loop = EventLoop(
+            fast: fastPath ? (inputFD, outputFD) : nil, pretendMismatch: fastPath && simulateFastPathMismatch)
+        context.keepAlive = [loop, cipher, plain]
         loop.install(on: context.handle)
         var error = gpgme_op_decrypt_ext_start(context.handle, GPGME_DECRYPT_VERIFY, cipher.handle, plain.handle)
         if error == 0 { error = loop.run() }

@@ -61,16 +61,17 @@ extension SFTPSession {
         progress: (Int64, Int64) -> Void = { _, _ in }
     ) throws -> DownloadResult {
         precondition(readBufferSize > 0 && expectedSize >= 0)
+        let started = monotonicSeconds()
         let partPath = localPath + ".part"
         let local = try PartFile(path: partPath)
-        var digest = SHA256()
+        let digest = FileDigest()
         var resumedFrom = try local.length()
         if resumedFrom > expectedSize {
             logger.warn("partial file longer than the remote file; restarting", ["file": partPath])
             try local.truncate()
             resumedFrom = 0
         }
-        if resumedFrom > 0 { try local.hashExisting(into: &digest, length: resumedFrom) }
+        if resumedFrom > 0 { try local.hashExisting(into: digest, length: resumedFrom) }
 
         let remote = try RemoteFile(session: self, path: remotePath)
         if resumedFrom > 0 {
@@ -78,26 +79,36 @@ extension SFTPSession {
             logger.info("resuming download", ["file": remotePath, "from": resumedFrom])
         }
 
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readBufferSize, alignment: 16)
-        defer { buffer.deallocate() }
-        let bytes = buffer.bindMemory(to: CChar.self)
+        // Two threads: this one runs libssh2 (decryption, MAC, the pipelined requests), a second one writes
+        // each chunk to the .part file and hashes it. Three buffers circulate between them.
+        let pipeline = WriterPipeline(file: local, digest: digest, bufferSize: readBufferSize, bufferCount: 3)
         var received = resumedFrom
         var readsSinceKeepalive = 0
+        var readFailure: SFTPError? = nil
         while true {
+            let slot = pipeline.nextFreeSlot()
+            let bytes = pipeline.buffer(slot).bindMemory(to: CChar.self)
             let count = libssh2_sftp_read(remote.handle, bytes.baseAddress, bytes.count)
-            if count < 0 { throw failure("download of \(remotePath) from \(target) failed at byte \(received)") }
-            if count == 0 { break }  // end of file: only a zero-length answer means that
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            try local.append(chunk)
-            digest.update(chunk)
+            if count < 0 {
+                readFailure = failure("download of \(remotePath) from \(target) failed at byte \(received)")
+            }
+            if count <= 0 {  // end of file: only a zero-length answer means that
+                pipeline.release(slot)
+                break
+            }
+            pipeline.submit(slot, count: count)
             received += Int64(count)
             progress(received, expectedSize)
+            if pipeline.failed { break }
             readsSinceKeepalive += 1
             if readsSinceKeepalive == 64 {
                 keepAlive()
                 readsSinceKeepalive = 0
             }
         }
+        // Everything read is on disk before anything is reported, so a resume starts from the true length.
+        if let writeFailure = pipeline.finish() { throw writeFailure }
+        if let readFailure { throw readFailure }
 
         guard received == expectedSize else {
             local.discard()
@@ -107,12 +118,19 @@ extension SFTPSession {
                 remedy: "The file changed while it was being fetched; the next run fetches it again")
         }
         try local.finish(renamingTo: localPath)
-        return DownloadResult(bytes: received, resumedFrom: resumedFrom, sha256: digest.finalizeHex())
+        let result = DownloadResult(bytes: received, resumedFrom: resumedFrom, sha256: digest.finalizeHex())
+        logger.info(
+            "downloaded",
+            [
+                "file": remotePath, "bytes": received, "resumed_from": resumedFrom,
+                "seconds": monotonicSeconds() - started,
+            ])
+        return result
     }
 }
 
 /// The local `.part` file of a download: created 0600, appended to, then synced and renamed into place.
-private final class PartFile {
+private final class PartFile: @unchecked Sendable {
     let path: String
     private var descriptor: Int32
 
@@ -139,7 +157,7 @@ private final class PartFile {
     }
 
     /// Feeds the first `length` bytes already on disk to `digest`, so the result covers the whole file.
-    func hashExisting(into digest: inout SHA256, length: Int64) throws {
+    func hashExisting(into digest: FileDigest, length: Int64) throws {
         let reader = open(path, O_RDONLY | O_CLOEXEC)
         if reader < 0 { throw Self.error("cannot read", path) }
         defer { close(reader) }
@@ -155,6 +173,10 @@ private final class PartFile {
         }
     }
 
+    /// Bytes appended since writeback was last started, and where that range begins.
+    private var unflushed = 0
+    private var flushFrom: Int64 = -1
+
     func append(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
@@ -165,6 +187,22 @@ private final class PartFile {
             }
             offset += written
         }
+        startWriteback(after: bytes.count)
+    }
+
+    /// The final fsync of a large file would otherwise flush it all at the end, after the network is done:
+    /// writeback of every 8 MiB is started as it is written, so disk and network work at the same time
+    /// (and a .part left by a crash is mostly on disk). Linux only; elsewhere fsync does it all.
+    private func startWriteback(after count: Int) {
+        #if os(Linux)
+            if flushFrom < 0 { flushFrom = Int64(lseek(descriptor, 0, SEEK_CUR)) - Int64(count) }
+            unflushed += count
+            if unflushed >= 8 << 20 {
+                _ = retl_start_writeback(descriptor, flushFrom, Int64(unflushed))
+                flushFrom += Int64(unflushed)
+                unflushed = 0
+            }
+        #endif
     }
 
     /// Syncs, closes (a close can fail and is reported), renames to `target`, syncs the folder.
@@ -189,5 +227,70 @@ private final class PartFile {
         return SFTPError(
             .localIO, "\(action) the local file \(path)", underlying: systemErrorText(number),
             remedy: "Check free space and permissions of the staging folder")
+    }
+}
+
+/// Hands read chunks to a second thread that appends them to the `.part` file and hashes them, so hashing and
+/// disk writes overlap the next network read. Buffers are recycled through a semaphore.
+private final class WriterPipeline: @unchecked Sendable {
+    private let file: PartFile
+    private let digest: FileDigest
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
+    private var free: [Int]
+    private let lock = NSLock()
+    private let available: DispatchSemaphore
+    private let queue = DispatchQueue(label: "responsys-etl.sftp.writer")
+    private var writeError: SFTPError? = nil
+
+    init(file: PartFile, digest: FileDigest, bufferSize: Int, bufferCount: Int) {
+        self.file = file
+        self.digest = digest
+        for _ in 0..<bufferCount {
+            buffers.append(UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 16))
+        }
+        free = Array(buffers.indices)
+        available = DispatchSemaphore(value: bufferCount)
+    }
+
+    deinit { for buffer in buffers { buffer.deallocate() } }
+
+    /// Whether a write failed; the reader stops early.
+    var failed: Bool { lock.withLock { writeError != nil } }
+
+    /// Waits for a buffer the writer is done with and returns its slot number.
+    func nextFreeSlot() -> Int {
+        available.wait()
+        return lock.withLock { free.removeLast() }
+    }
+
+    func buffer(_ slot: Int) -> UnsafeMutableRawBufferPointer { buffers[slot] }
+
+    func release(_ slot: Int) {
+        lock.withLock { free.append(slot) }
+        available.signal()
+    }
+
+    /// Queues the first `count` bytes of `slot` for writing and hashing; the slot is released afterwards.
+    func submit(_ slot: Int, count: Int) {
+        queue.async {
+            let chunk = UnsafeRawBufferPointer(rebasing: self.buffers[slot][0..<count])
+            if !self.failed {
+                do {
+                    try self.file.append(chunk)
+                    self.digest.update(chunk)
+                } catch let error as SFTPError {
+                    self.lock.withLock { self.writeError = error }
+                } catch {
+                    self.lock.withLock { self.writeError = SFTPError(.localIO, "\(error)") }
+                }
+            }
+            self.release(slot)
+        }
+    }
+
+    /// Waits for every submitted chunk; returns the first write error.
+    func finish() -> SFTPError? {
+        queue.sync {}
+        return lock.withLock { writeError }
     }
 }

@@ -193,4 +193,18 @@ private func expectPGPError(_ code: PGPError.Code, _ body: () throws -> Void) {
         #expect(first == second)
         #expect(try Files.list(scene.out) == ["a.csv", "b.csv"])
     }
+
+    @Test func twoInputsProducingTheSameNameAreCaught() throws {
+        let scene = try UnwrapScene()
+        let first = scene.folder.file("a.zip")
+        let second = scene.folder.file("b.zip")
+        try Make.zip(first, [("events.csv", "one")])
+        try Make.zip(second, [("events.csv", "two")])
+        let filesA = try scene.unwrapper.unwrap(input: first, originalName: "a.zip", into: scene.out, pgp: nil)
+        let filesB = try scene.unwrapper.unwrap(
+            input: second, originalName: "b.zip", into: scene.folder.path + "/other", pgp: nil)
+
+        #expect(throws: ArchiveError.self) { try Unwrapper.requireUniqueNames(filesA + filesB) }
+        try Unwrapper.requireUniqueNames(filesA)
+    }
 }

@@ -1,3 +1,4 @@
+import CCrypto
 import CCurl
 import CGPGME
 import CLibArchive
@@ -36,6 +37,13 @@ import Testing
         #expect(handle != nil)
         #expect(retl_curl_set_long(handle!, CURLOPT_NOSIGNAL, 1) == CURLE_OK)
         curl_easy_cleanup(handle)
+    }
+
+    @Test func libcryptoHashesWithSHA256() {
+        var digest = [UInt8](repeating: 0, count: 32)
+        let input = Array("abc".utf8)
+        input.withUnsafeBytes { retl_crypto_sha256($0.baseAddress!, 3, &digest) }
+        #expect(digest.prefix(4) == [0xba, 0x78, 0x16, 0xbf])
     }
 
     @Test func zlibInflateInitialises() {

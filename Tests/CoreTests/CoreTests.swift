@@ -94,3 +94,16 @@ import Testing
         #expect(try Files.list(folder) == ["out.txt"])
     }
 }
+
+@Suite struct ProgressTests {
+    @Test func rendersDoneRateAndETA() {
+        let progress = Progress(label: "downloading", unit: .bytes, total: 4 << 20, enabled: false)
+        progress.advance(by: 1 << 20)
+        // Disabled progress draws nothing and keeps no count: a scheduled run's log never sees it.
+        #expect(progress.render(elapsed: 1).hasPrefix("downloading 0 KiB of 4.0 MiB"))
+        let shown = Progress(label: "rows", unit: .records, total: 100, enabled: true)
+        shown.advance(by: 25)
+        let line = shown.render(elapsed: 5)
+        #expect(line.contains("25 of 100 at 5/s ETA 15s"))
+    }
+}

@@ -200,6 +200,25 @@ func expectPGPError(_ code: PGPError.Code, _ body: () throws -> Void) {
         #expect(try scene.leftovers(in: scene.folder.path).isEmpty)
     }
 
+    /// When the fast path does not recognise gpgme's pipes it stops gpg before data moved and the
+    /// decryption starts over on gpgme's own path, with the same result.
+    @Test func fastPathMismatchStartsOverOnGPGMEsPath() throws {
+        let scene = try Scene()
+        GnuPGFixture.trackHome(scene.home)
+        let logs = MemoryLogSink()
+        let decryptor = try PGPDecryptor(
+            homeDirectory: scene.home, privateKeyFile: scene.keys.ed.armoredSecretKey, passphrase: nil,
+            allowNoMDC: false, logger: Logger(level: .debug, sink: logs), fastPath: true,
+            simulateFastPathMismatch: true)
+        defer { decryptor.stopAgent() }
+        let input = try scene.encrypted("m.gpg", for: [scene.keys.ed])
+
+        _ = try decryptor.decrypt(input: input, output: scene.folder.file("out.csv"))
+
+        #expect(try scene.read(scene.folder.file("out.csv")) == scene.content)
+        #expect(logs.lines.contains { $0.contains("decrypting without the fast path") })
+    }
+
     /// Large enough that the data crosses the 1 MiB pipes many times.
     @Test func severalMegabytesRoundTrip() throws {
         let scene = try Scene()

@@ -91,10 +91,19 @@ import Testing
 }
 
 @Suite struct AuthenticationTests {
-    @Test func ed25519KeyAuthenticates() throws {
-        let fixture = try ServerFixture()
+    @Test(arguments: ["ed25519", "ecdsa"])
+    func ed25519AndECDSAKeysAuthenticate(keyType: String) throws {
+        let fixture = try ServerFixture(keyType: keyType)
         let session = try fixture.authenticated()
         #expect(try session.list(directory: fixture.remote) == [])
+    }
+
+    @Test func pemRSAKeyAuthenticatesWhereTheServerAcceptsSSHRSA() throws {
+        let fixture = try ServerFixture(config: ["PubkeyAcceptedAlgorithms +ssh-rsa"])
+        let pem = try SSHServer.makeKey(type: "rsa", at: fixture.folder.file("id_rsa_pem"), pem: true)
+        try fixture.server.authorize(publicKeyOf: pem)
+        #expect(try PrivateKeyFile.inspect(pem).format == .pem)
+        try fixture.connect().authenticate(privateKeyFile: pem, passphrase: nil)
     }
 
     @Test func rsaKeyAuthenticatesWhereTheServerAcceptsSSHRSA() throws {

@@ -1,11 +1,13 @@
 import Archive
 import Config
 import Core
+import Foundation
 import PGP
 import Staging
 
-/// import-events, stage 2: every downloaded file becomes one or more plain CSV files in `decrypt/`:
-/// PGP removed, archives unpacked, plain files passed through.
+/// import-events, stage 2: every downloaded file becomes one or more plain CSV files in
+/// `decrypt/<download>.d/`: PGP removed, archives unpacked, plain files passed through. The decryptor (and
+/// its gpg-agent) exists only when a PGP file is found, so an expired key never blocks plain files.
 struct DecryptStage: Stage {
     let name = StageName.decrypt
     let settings: ImportEventsConfig
@@ -37,12 +39,16 @@ struct DecryptStage: Stage {
                 signatures.merge(done.notes) { first, _ in first }
                 continue
             }
+            // Each download unpacks into a folder of its own, so two archives holding members of the same
+            // name can never overwrite each other's output.
+            let subfolder = downloaded.name + ".d"
+            try Files.remove(context.folder.file(subfolder))
             let needsKey = FileKind.of(input.file(downloaded.name)) == .pgp
             let files = try unwrapper.unwrap(
-                input: input.file(downloaded.name), originalName: downloaded.name, into: context.folder.path,
-                pgp: needsKey ? try pgp() : nil)
+                input: input.file(downloaded.name), originalName: downloaded.name,
+                into: context.folder.file(subfolder), pgp: needsKey ? try pgp() : nil)
             let described = try files.map { file in
-                try context.folder.describe(file.name, source: downloaded.name)
+                try context.folder.describe(subfolder + "/" + file.name, source: downloaded.name)
             }
             var notes: [String: String] = [:]
             for file in files {

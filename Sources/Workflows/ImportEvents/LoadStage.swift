@@ -35,7 +35,8 @@ struct LoadStage: Stage {
                 continue
             }
             if sink == nil { sink = try makeSink() }
-            let loaded = try sink!.load(ndjsonFile: transform.file(file.name), sourceName: file.source ?? file.name)
+            let source = ((file.source ?? file.name) as NSString).lastPathComponent
+            let loaded = try sink!.load(ndjsonFile: transform.file(file.name), sourceName: source)
             let itemCounts = ["inserted": loaded.inserted, "already_present": loaded.alreadyPresent, "files": 1]
             try context.folder.recordItem(ItemRecord(key: key, outputs: [], counts: itemCounts))
             context.logger.info(

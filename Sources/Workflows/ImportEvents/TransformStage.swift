@@ -55,7 +55,8 @@ struct TransformStage: Stage {
         let rejects = try RejectsWriter(path: context.folder.file(rejectsName))
         do {
             let result = try EventTransformer.transform(
-                input: input.file(plain.name), sourceName: plain.name, outputPath: context.folder.file(eventsName),
+                input: input.file(plain.name), sourceName: Self.sourceName(of: plain),
+                outputPath: context.folder.file(eventsName),
                 rejects: rejects, options: options)
             try rejects.commit()
             for rename in result.counts.renamedColumns {
@@ -83,6 +84,12 @@ struct TransformStage: Stage {
             context.logger.warn("file rejected", ["file": plain.name, "reason": error.description])
             return ([try context.folder.describe(rejectsName, source: plain.name)], ["files_rejected": 1])
         }
+    }
+
+    /// The name events carry as `_source_file`: the plain file's own name (`1234_CLICK_….txt`), whose shape
+    /// gives account, channel and event type.
+    static func sourceName(of plain: StageOutput) -> String {
+        (plain.name as NSString).lastPathComponent
     }
 
     /// Format problems reject the file; I/O and disk problems fail the stage so it can be retried.
