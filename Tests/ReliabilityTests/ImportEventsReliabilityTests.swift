@@ -2,6 +2,7 @@ import Core
 import Foundation
 import TestSupport
 import Testing
+import Warehouse
 
 #if canImport(Glibc)
     import Glibc
@@ -16,7 +17,7 @@ import Testing
     @Test func sigkillAtRandomMomentsThenResumeImportsEveryEventOnce() throws {
         let settings = ReliabilitySettings.current
         let scenario = try ImportScenario(
-            label: "reliability-import", count: settings.importFiles, rows: { 5_000 + ($0 * 37) % 900 })
+            label: "reliability-import", count: settings.importFiles, rows: { settings.rowsPerFile + ($0 * 37) % 900 })
         var loop = KillLoop(
             stages: ["extract", "decrypt", "transform", "load"], runsPath: scenario.runsPath, seed: settings.seed,
             maxDelay: settings.maxDelay)
@@ -41,7 +42,7 @@ import Testing
             #expect(roundProblems.isEmpty, "round \(round), seed \(settings.seed): \(roundProblems)")
             if kills >= settings.totalKills || !roundProblems.isEmpty { break }
             // The next hour: more files on the server.
-            try scenario.addFiles(count: max(2, settings.importFiles / 4), rows: { 4_000 + ($0 * 53) % 700 })
+            try scenario.addFiles(count: max(2, settings.importFiles / 4), rows: { settings.rowsPerFile - ($0 * 53) % 700 })
         }
 
         // Nothing is left to import: another run takes no file and the events stay the same.
@@ -104,6 +105,17 @@ import Testing
         #expect(resumedFrom.count == 1 && resumedFrom[0] > 0, "resumed_from: \(resumedFrom)")
         let problems = try scenario.problems()
         #expect(problems.isEmpty, "\(problems)")
-        ReliabilityTable.record(scenario: "import-events sshd cut", kills: 1, landed: ["extract": 1], ok: true)
+        ReliabilityTable.record(
+            scenario: "import-events sshd cut", kills: 1, landed: ["extract": 1], ok: problems.isEmpty)
+
+        // The check itself bites: one event lost, or one stored twice under another id, is reported.
+        let database = try SQLiteDatabase(path: scenario.databasePath)
+        try database.execute("DELETE FROM responsys_events WHERE source_line = 7")
+        #expect(try scenario.problems().contains { $0.contains("events") })
+        try database.execute(
+            "INSERT INTO responsys_events SELECT 'x' || event_id, stream, event_type, channel, account_id, list_id, "
+                + "riid, customer_id, email, event_captured_at, event_stored_at, campaign_id, launch_id, source_file, "
+                + "8, payload FROM responsys_events WHERE source_line = 9")
+        #expect(try scenario.problems().contains { $0.contains("events") })
     }
 }

@@ -2,13 +2,16 @@ import Foundation
 
 /// The size of the reliability scenarios. The short version runs in `./run.sh test`; `bench/reliability.sh`
 /// sets `RETL_LONG_RELIABILITY=1` for the long one (at least 30 kills per workflow). Overrides:
-/// `RETL_RELIABILITY_SEED`, `RETL_RELIABILITY_KILLS` (total per workflow), `RETL_RELIABILITY_FILES`.
+/// `RETL_RELIABILITY_SEED`, `RETL_RELIABILITY_KILLS` (total per workflow), `RETL_RELIABILITY_FILES`,
+/// `RETL_RELIABILITY_ROWS` (rows per import file).
 struct ReliabilitySettings {
     var long: Bool
     var seed: UInt64
     var totalKills: Int
     var killsPerRound: Int
     var importFiles: Int
+    /// Data rows per import file (about 200 bytes each).
+    var rowsPerFile: Int
     var maxDelay: Double
 
     static var current: ReliabilitySettings {
@@ -16,7 +19,7 @@ struct ReliabilitySettings {
         let long = environment["RETL_LONG_RELIABILITY"] == "1"
         var settings = ReliabilitySettings(
             long: long, seed: 20_261_204, totalKills: long ? 30 : 6, killsPerRound: long ? 10 : 6,
-            importFiles: 20, maxDelay: 0.4)
+            importFiles: 20, rowsPerFile: 10_000, maxDelay: 0.4)
         if let seed = environment["RETL_RELIABILITY_SEED"].flatMap(UInt64.init) { settings.seed = seed }
         if let kills = environment["RETL_RELIABILITY_KILLS"].flatMap(Int.init), kills > 0 {
             settings.totalKills = kills
@@ -24,6 +27,9 @@ struct ReliabilitySettings {
         }
         if let files = environment["RETL_RELIABILITY_FILES"].flatMap(Int.init), files > 0 {
             settings.importFiles = files
+        }
+        if let rows = environment["RETL_RELIABILITY_ROWS"].flatMap(Int.init), rows > 1_000 {
+            settings.rowsPerFile = rows
         }
         return settings
     }
