@@ -10,9 +10,9 @@ import Foundation
 /// SIGKILLs a workflow at seeded random moments, starting it again after each kill, until a start finishes
 /// on its own or the kills are spent.
 ///
-/// Each start aims at one stage, picked at random: it waits until that stage (or a later one) is running in
-/// this start (its `attempts` in `run.json` went up), then waits a random 0…`maxDelay` seconds more and
-/// kills. Where the kill landed is read back from `run.json`.
+/// Each start aims at one stage, picked at random among those its run has not finished: it waits until that
+/// stage (or a later one) is running in this start (its `attempts` in `run.json` went up), then waits a
+/// random 0…`maxDelay` seconds more and kills. Where the kill landed is read back from `run.json`.
 struct KillLoop {
     let stages: [String]
     let probe: RunProbe
@@ -43,8 +43,12 @@ struct KillLoop {
         while outcome.kills < kills {
             attempt += 1
             let before = probe.attempts()
-            let target = Int.random(in: 0..<stages.count, using: &generator)
-            let delay = Double.random(in: 0...maxDelay, using: &generator)
+            // Aim at a stage this run has not finished yet, so every stage gets its share of kills; the delay
+            // is skewed towards the start of the stage (u²), where short stages live.
+            let first = stages.firstIndex { !probe.finishedStages().contains($0) } ?? 0
+            let target = Int.random(in: first..<stages.count, using: &generator)
+            let unit = Double.random(in: 0...1, using: &generator)
+            let delay = maxDelay * unit * unit
             let process = try start("attempt-\(attempt)")
 
             // Wait for the target stage, or any later one, to start in this process.
@@ -80,6 +84,13 @@ struct KillLoop {
 }
 
 extension RunProbe {
+    /// The stages the newest run recorded as done; none when it finished (the next start begins a new run).
+    func finishedStages() -> Set<String> {
+        guard let record = latestRecord(), record["finishedAt"] == nil else { return [] }
+        let stages = record["stages"] as? [[String: Any]] ?? []
+        return Set(stages.filter { $0["state"] as? String == "done" }.compactMap { $0["name"] as? String })
+    }
+
     /// How often each stage of the newest run was started; keyed also by the run id (`run:<id>` → 0), so
     /// counts of different runs never compare as the same run's.
     func attempts() -> [String: Int] {
