@@ -75,7 +75,9 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "ResponsysTests", dependencies: ["HTTP", "Responsys", "FakeResponsys", "TestSupport"]),
         .testTarget(name: "AudienceTests", dependencies: ["Audience", "TestSupport"]),
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflows", "Config", "Staging", "TestSupport"]),
+        .testTarget(
+            name: "WorkflowTests",
+            dependencies: ["Workflows", "Config", "Staging", "Records", "FakeResponsys", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Core", "Warehouse", "Workflows", "TestSupport"]),
         // SIGKILL, cut sessions and server faults against the built executables; bench/reliability.sh runs it long.
         .testTarget(name: "ReliabilityTests", dependencies: ["Core", "Warehouse", "HTTP", "TestSupport"]),

@@ -27,8 +27,8 @@ public enum ServerReply: Sendable {
 
 /// A small HTTP/1.1 server on 127.0.0.1: one thread per connection, keep-alive, bodies with Content-Length
 /// only. Enough to be a real peer for libcurl in tests; not a general web server.
-final class TinyHTTPServer: @unchecked Sendable {
-    typealias Handler = @Sendable (ServerRequest) -> ServerReply
+public final class TinyHTTPServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (ServerRequest) -> ServerReply
 
     private let handler: Handler
     /// Responsys's gateway cuts requests over 10 MB; the fake refuses them.
@@ -37,12 +37,12 @@ final class TinyHTTPServer: @unchecked Sendable {
     private var listener: Int32 = -1
     private var connections: Set<Int32> = []
     private var stopping = false
-    private(set) var port: UInt16 = 0
+    public private(set) var port: UInt16 = 0
 
-    init(handler: @escaping Handler) { self.handler = handler }
+    public init(handler: @escaping Handler) { self.handler = handler }
 
     /// Binds 127.0.0.1:`port` (0 = any free port) and starts accepting; returns the bound port.
-    func start(port requested: UInt16) throws -> UInt16 {
+    public func start(port requested: UInt16) throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FakeServerError("socket() failed: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -73,7 +73,7 @@ final class TinyHTTPServer: @unchecked Sendable {
     }
 
     /// Stops accepting and closes every open connection.
-    func stop() {
+    public func stop() {
         let (fd, open) = lock.withLock { () -> (Int32, Set<Int32>) in
             stopping = true
             let result = (listener, connections)

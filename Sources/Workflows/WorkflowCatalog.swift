@@ -8,10 +8,10 @@ public enum WorkflowCatalog {
         switch workflow.settings {
         case .importEvents(let settings):
             return try ImportEventsWorkflow.stages(workflow, settings, in: environment)
-        case .exportUsers:
-            throw notBuiltYet(workflow, issue: 7)
-        case .exportCampaign:
-            throw notBuiltYet(workflow, issue: 8)
+        case .exportUsers(let settings):
+            return try ExportUsersWorkflow.stages(workflow, settings, in: environment)
+        case .exportCampaign(let settings):
+            return try ExportCampaignWorkflow.stages(workflow, settings, in: environment)
         }
     }
 
@@ -20,12 +20,10 @@ public enum WorkflowCatalog {
         switch workflow.settings {
         case .importEvents(let settings):
             return try ImportEventsWorkflow.check(workflow, settings, in: environment)
-        case .exportUsers, .exportCampaign:
-            return ["config valid"]
+        case .exportUsers(let settings):
+            return try ExportUsersWorkflow.check(workflow, settings, in: environment)
+        case .exportCampaign(let settings):
+            return try ExportCampaignWorkflow.check(workflow, settings, in: environment)
         }
-    }
-
-    private static func notBuiltYet(_ workflow: WorkflowConfig, issue: Int) -> ETLError {
-        ETLError(.failed, "the stages of \(workflow.type.rawValue) workflows are not built yet (issue \(issue))")
     }
 }

@@ -42,7 +42,7 @@ public final class SSHServer: @unchecked Sendable {
             try Self.runTool(
                 "/usr/bin/ssh-keygen", ["-q", "-t", type, "-N", "", "-C", "test-host", "-f", hostKeyPath(type)])
         }
-        FileManager.default.createFile(atPath: authorizedKeysPath, contents: Data())
+        _ = FileManager.default.createFile(atPath: authorizedKeysPath, contents: Data())
         // sshd started as root insists on its privilege-separation folder, which a service manager
         // normally creates at boot; a test machine without the service may lack it.
         if geteuid() == 0 && !FileManager.default.fileExists(atPath: "/run/sshd") {

@@ -1,0 +1,99 @@
+import Core
+import Foundation
+import Staging
+
+/// The at-most-once journal of Merge Trigger Email requests, in the workflow's `state/` (not in the run's
+/// load folder, so clearing the load folder with `stage … --force` can never cause a second send).
+///
+/// One file per trigger request, `state/triggers/<run id>/<request file>`, written atomically and synced
+/// (file and folder) at each step: `sending` before the request leaves, then `sent` with the answer,
+/// `unknown` when the client could not learn the outcome, or `refused` when Responsys refused the whole
+/// request (nothing was sent, so it may go again). A request found in `sending` or `unknown` may have
+/// reached Responsys: it is never sent again unless the operator asks (`--resend-unknown`).
+struct TriggerJournal {
+    enum State: String, Codable {
+        case sending, sent, unknown, refused
+    }
+
+    struct Entry: Codable {
+        var run: String
+        var file: String
+        var chunk: Int
+        var state: State
+        var attempts: Int
+        var emails: [String]
+        var reason: String?
+        var receipt: Receipt?
+        var updatedAt: Date
+    }
+
+    let folder: String
+    let run: String
+
+    init(area: WorkflowArea, run: RunID) {
+        folder = area.statePath + "/triggers/" + run.text
+        self.run = run.text
+    }
+
+    func path(_ file: String) -> String { folder + "/" + file }
+
+    func entry(_ file: String) throws -> Entry? {
+        let path = path(file)
+        guard Files.exists(path) else { return nil }
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(Entry.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ExportError(
+                .badPlan, "the trigger journal \(path) cannot be read", underlying: String(describing: error),
+                remedy: "it records whether emails went out; restore it, or check in Responsys and remove it")
+        }
+    }
+
+    /// Writes the entry durably (fsync of the file and of its folder) before returning.
+    func write(_ entry: Entry) throws {
+        if !Files.isDirectory(folder) {
+            // A new folder's own name must be on disk too before its first entry counts.
+            try Files.makeDirectory(folder)
+            let triggers = (folder as NSString).deletingLastPathComponent
+            Files.syncDirectory(triggers)
+            Files.syncDirectory((triggers as NSString).deletingLastPathComponent)
+        }
+        let encoder = Receipt.encoder()
+        encoder.dateEncodingStrategy = .iso8601
+        try Files.writeAtomically(try encoder.encode(entry), to: path(entry.file))
+    }
+
+    static let stateUpdatedName = "_state-updated"
+
+    /// Marks this run's journal as taken into the delivered state (written after the state update).
+    func markStateUpdated() throws {
+        try Files.makeDirectory(folder)
+        try Files.writeAtomically(Data(), to: folder + "/" + TriggerJournal.stateUpdatedName)
+    }
+
+    /// The recipients of triggers that may have gone out in runs other than `run` whose delivered state was
+    /// never written (a run folder deleted while stuck, say): their emails are not in the state, so a new
+    /// diff would find them entered again. The transform leaves them out, so nobody gets the email twice.
+    static func heldBack(area: WorkflowArea, except run: RunID) throws -> Set<String> {
+        let root = area.statePath + "/triggers"
+        guard Files.isDirectory(root) else { return [] }
+        var emails: Set<String> = []
+        for name in try Files.list(root) where name != run.text && RunID(text: name) != nil {
+            let folder = root + "/" + name
+            guard !Files.exists(folder + "/" + stateUpdatedName) else { continue }
+            let journal = TriggerJournal(folder: folder, run: name)
+            for file in try Files.list(folder) where file.hasSuffix(".json") && !file.hasPrefix(".") {
+                guard let entry = try journal.entry(file), entry.state != .refused else { continue }
+                emails.formUnion(entry.emails)
+            }
+        }
+        return emails
+    }
+
+    private init(folder: String, run: String) {
+        self.folder = folder
+        self.run = run
+    }
+}

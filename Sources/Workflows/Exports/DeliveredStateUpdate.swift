@@ -1,0 +1,60 @@
+import Audience
+import Core
+import Foundation
+import Staging
+
+/// The last step of both loads: the delivered snapshot in `state/delivered.ndjson` advances with this
+/// run's successful deliveries. Resumable: the new state is written atomically, then the item "state" is
+/// recorded; a crash between the two re-applies the same delivery to the new state, which leaves it
+/// unchanged (members already in it are kept, failed ones stay as they were). `state/last-delivery.json`
+/// names the run that wrote the state, so a forced load of an older run never rolls the state back.
+enum DeliveredStateUpdate {
+    static let deliveredName = "delivered.ndjson"
+    static let lastDeliveryName = "last-delivery.json"
+    static let itemKey = "state"
+
+    struct LastDelivery: Codable {
+        var run: String
+    }
+
+    static func deliveredPath(_ area: WorkflowArea) -> String { area.statePath + "/" + deliveredName }
+
+    /// Applies the delivery (or records the baseline) unless this run already did; returns the counts.
+    static func apply(
+        _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool
+    ) throws -> [String: Int] {
+        if let done = try context.folder.finishedItem(itemKey) { return done.counts }
+        let state = deliveredPath(context.area)
+        let lastPath = context.area.statePath + "/" + lastDeliveryName
+        if let last = try? JSONDecoder().decode(
+            LastDelivery.self, from: Data(contentsOf: URL(fileURLWithPath: lastPath))),
+            let lastRun = RunID(text: last.run), lastRun > context.run.id
+        {
+            throw ETLError(
+                .failed,
+                "the delivered state of \(context.area.name) was written by the newer run \(last.run); run \(context.run.id) cannot replace it",
+                remedy:
+                    "the sends of this run are done; its members will be compared against the newer state by the next run"
+            )
+        }
+        try Files.makeDirectory(context.area.statePath)
+        let counts: DeliveredCounts
+        if baseline {
+            counts = try DeliveredState.recordBaseline(current: snapshot, to: state)
+        } else {
+            counts = try DeliveredState.applyDelivery(
+                previous: state, current: snapshot, failedEmails: failedEmails, to: state)
+        }
+        try Files.writeAtomically(
+            try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
+        let result = [
+            "state_members": counts.members, "state_kept_after_failure": counts.keptAfterFailure,
+            "state_dropped_after_failure": counts.droppedAfterFailure,
+        ]
+        try context.folder.recordItem(ItemRecord(key: itemKey, outputs: [], counts: result))
+        context.logger.info(
+            "delivered state updated",
+            ["members": counts.members, "baseline": baseline, "retried_next_run": failedEmails.count])
+        return result
+    }
+}

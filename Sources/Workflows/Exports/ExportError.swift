@@ -1,0 +1,44 @@
+import Core
+
+/// A failure of an export workflow's stages. Tests match `code`; the description names the list, PET,
+/// campaign, file or run involved and never holds a password.
+public struct ExportError: DiagnosedError, Equatable {
+    public enum Code: String, Sendable {
+        /// The plan written by transform cannot be read (edited or damaged).
+        case badPlan
+        /// A list, PET or campaign named by the config does not exist in Responsys (`check`).
+        case missingInResponsys
+        /// The exit-ratio guard stopped the transform.
+        case exitRatioExceeded
+        /// Trigger chunks of export-campaign have an unknown outcome; they are not sent again on their own.
+        case outcomeUnknown
+        /// A whole request was refused in a way that is not about one record.
+        case requestRefused
+    }
+
+    public var code: Code
+    public var message: String
+    public var underlying: String?
+    public var remedy: String?
+    public var status: ExitStatus
+
+    public init(
+        _ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil,
+        status: ExitStatus = .stageFailed
+    ) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+        self.remedy = remedy
+        self.status = status
+    }
+
+    public var exitStatus: ExitStatus { status }
+
+    public var description: String {
+        var text = message
+        if let underlying { text += ": \(underlying)" }
+        if let remedy { text += " (\(remedy))" }
+        return text
+    }
+}

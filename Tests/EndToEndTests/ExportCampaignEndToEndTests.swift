@@ -1,0 +1,257 @@
+import Core
+import Foundation
+import TestSupport
+import Testing
+
+/// export-campaign end to end: the built `responsys-etl` against the built `fake-responsys` over real HTTP;
+/// every email is sent at most once, whatever the point at which the load is killed.
+@Suite(.serialized) struct ExportCampaignEndToEndTests {
+    let folder: TemporaryFolder
+    let fake: FakeResponsysProcess
+
+    static let list = "MASTER_LIST"
+
+    init() throws {
+        folder = try TemporaryFolder("campaign-e2e")
+        fake = try FakeResponsysProcess(
+            journal: folder.file("journal.ndjson"),
+            arguments: [
+                "--list", Self.list, "--pet", "\(Self.list)/Lytics_User_Fields:FIRST_NAME", "--campaign",
+                "WELCOME:\(Self.list)",
+            ])
+    }
+
+    private func writeConfig(backFill: Bool = true, _ extra: String = "") throws {
+        try folder.write(
+            "responsys-etl.toml",
+            """
+            [staging]
+            dir = "staging"
+
+            [auth.rest]
+            type = "interact"
+            username = "\(FakeResponsysProcess.user)"
+            password_env = "TEST_RESPONSYS_PASSWORD"
+            base_url = "\(fake.baseURL)"
+
+            [workflows.welcome]
+            type = "export-campaign"
+            auth = "rest"
+            campaign = "WELCOME"
+            list = "\(Self.list)"
+            source = { type = "file", path = "signups.csv" }
+            additional_fields = ["first_name"]
+            back_fill = \(backFill)
+            default_permission_status = "OPTIN"
+            \(extra)
+
+            """)
+    }
+
+    private func signups(_ rows: [String]) throws {
+        try folder.write("signups.csv", "email,first_name\n" + rows.joined(separator: "\n") + "\n")
+    }
+
+    private static func people(_ range: Range<Int>) -> [String] {
+        range.map { String(format: "person%03d@example.org,Person %d", $0, $0) }
+    }
+
+    private func tool(_ arguments: [String], crashAt: String? = nil) throws -> ToolProcess.Result {
+        var environment = ["TEST_RESPONSYS_PASSWORD": FakeResponsysProcess.password]
+        if let crashAt { environment["RETL_TEST_CRASH_AT"] = crashAt }
+        let result = try ToolProcess.run("responsys-etl", arguments, in: folder.path, environment: environment)
+        #expect(
+            !result.stderr.contains(FakeResponsysProcess.password)
+                && !result.stdout.contains(FakeResponsysProcess.password))
+        return result
+    }
+
+    private func runFolders() throws -> [String] {
+        try Files.list(folder.file("staging/welcome/runs")).sorted().map { folder.file("staging/welcome/runs/" + $0) }
+    }
+
+    /// The emails the fake sent, with how many times each.
+    private func sent() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for email in try fake.emails() { counts[email["email"] as? String ?? "?", default: 0] += 1 }
+        return counts
+    }
+
+    @Test func fourHundredFiftyEntrantsGoAsThreeTriggersWithTheirData() throws {
+        try writeConfig()
+        try signups(Self.people(0..<449) + ["Renee@Example.org,Renée Zoë 😀"])
+        let result = try tool(["run", "welcome"])
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        let triggers = try fake.calls("mergeTriggerEmail")
+        #expect(triggers.map { $0["records"] as? Int } == [200, 200, 50])
+        #expect(triggers.allSatisfy { $0["status"] as? Int == 200 })
+        let counts = try sent()
+        #expect(counts.count == 450)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+
+        // The non-ASCII first name arrives intact in the PET and in the trigger's optionalData.
+        let email = try fake.emails().first { $0["email"] as? String == "renee@example.org" }
+        #expect((email?["optionalData"] as? [String: String])?["FIRST_NAME"] == "Renée Zoë 😀")
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["renee@example.org"]?["FIRST_NAME"] == "Renée Zoë 😀")
+        // The list merge and the PET merge of each chunk come before its trigger.
+        let order = try fake.journal().compactMap { $0["function"] as? String }.filter {
+            $0 == "mergeListMembers" || $0 == "mergeProfileExtensionMembers" || $0 == "mergeTriggerEmail"
+        }
+        #expect(
+            order
+                == Array(
+                    repeating: ["mergeListMembers", "mergeProfileExtensionMembers", "mergeTriggerEmail"], count: 3
+                ).flatMap { $0 })
+
+        // Nobody new: the next run sends nothing.
+        let again = try tool(["run", "welcome"])
+        #expect(again.status == 0, "exit \(again.status): \(again.stderr)")
+        #expect(try fake.calls("mergeTriggerEmail").count == 3)
+    }
+
+    @Test func withoutBackFillTheFirstRunOnlyRecordsTheMembers() throws {
+        try writeConfig(backFill: false)
+        try signups(Self.people(0..<5))
+        let first = try tool(["run", "welcome"])
+        #expect(first.status == 0, "exit \(first.status): \(first.stderr)")
+        #expect(try fake.calls("mergeTriggerEmail").isEmpty)
+        #expect(try fake.emails().isEmpty)
+
+        try signups(Self.people(1..<7))
+        let second = try tool(["run", "welcome"])
+        #expect(second.status == 0, "exit \(second.status): \(second.stderr)")
+        #expect(try sent() == ["person005@example.org": 1, "person006@example.org": 1])
+    }
+
+    @Test func refusedRecipientsAreReportedAndTriedNextRun() throws {
+        try writeConfig()
+        try signups(Self.people(0..<2))
+        #expect(try tool(["run", "welcome"]).status == 0)
+
+        // insert_on_no_match = false: Responsys refuses new recipients (success:false).
+        try writeConfig("insert_on_no_match = false")
+        try signups(Self.people(0..<3))
+        let second = try tool(["run", "welcome"])
+        #expect(second.status == 3, "exit \(second.status): \(second.stderr)")
+        let rejects = try ndjson(try runFolders()[1] + "/load/rejects.ndjson")
+        #expect(
+            rejects.contains {
+                $0["email"] as? String == "person002@example.org"
+                    && ($0["request"] as? String)?.contains("trigger") == true
+            })
+        #expect(try sent().count == 2)
+
+        try writeConfig()
+        let third = try tool(["run", "welcome"])
+        #expect(third.status == 0, "exit \(third.status): \(third.stderr)")
+        #expect(try sent() == ["person000@example.org": 1, "person001@example.org": 1, "person002@example.org": 1])
+    }
+
+    /// Killed at each point of the second trigger, then resumed: every email is sent at most once, and
+    /// those whose fate is unknown are reported and sent only on request.
+    @Test(arguments: ["before-trigger", "after-trigger", "after-trigger-receipt"])
+    func crashAtEachPointOfTheTriggerThenResume(point: String) throws {
+        try writeConfig()
+        try signups(Self.people(0..<450))
+        let crashed = try tool(["run", "welcome"], crashAt: point + ":2")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        let sentBeforeResume = try sent()
+        #expect(sentBeforeResume.values.allSatisfy { $0 == 1 })
+        #expect(sentBeforeResume.count == (point == "before-trigger" ? 200 : 400))
+
+        let resumed = try tool(["run", "welcome"])
+        let counts = try sent()
+        #expect(counts.values.allSatisfy { $0 == 1 }, "an email went twice")
+        let run = try runFolders()[0]
+        let runID = (run as NSString).lastPathComponent
+        if point == "after-trigger-receipt" {
+            // The answer was journaled: nothing is unknown, nothing is sent twice.
+            #expect(resumed.status == 0, "exit \(resumed.status): \(resumed.stderr)")
+            #expect(counts.count == 450)
+            return
+        }
+        // The second chunk's outcome is unknown: not sent again, reported, exit 3.
+        #expect(resumed.status == 3, "exit \(resumed.status): \(resumed.stderr)")
+        #expect(resumed.stderr.contains("--resend-unknown"))
+        let unknown = Set(try ndjson(run + "/load/unknown.ndjson").compactMap { $0["email"] as? String })
+        #expect(unknown.count == 200)
+        let expected = Set(Self.people(200..<400).map { String($0.prefix { $0 != "," }) })
+        #expect(unknown == expected)
+        #expect(counts.count == (point == "before-trigger" ? 250 : 450))
+        // Every email not sent is reported as unknown.
+        let notSent = Set(Self.people(0..<450).map { String($0.prefix { $0 != "," }) }).subtracting(counts.keys)
+        #expect(notSent.isSubset(of: unknown))
+        let status = try tool(["status", "welcome"])
+        #expect(status.stdout.contains("unknown.ndjson"), "\(status.stdout)")
+
+        // Running again or forcing the load never resends it.
+        #expect(try tool(["run", "welcome"]).status == 3)
+        #expect(try tool(["stage", "welcome", "load", "--run", runID, "--force"]).status == 3)
+        #expect(try sent().values.allSatisfy { $0 == 1 })
+
+        // Only --resend-unknown sends it again.
+        let resent = try tool(["stage", "welcome", "load", "--run", runID, "--resend-unknown"])
+        #expect(resent.status == 0, "exit \(resent.status): \(resent.stderr)")
+        let final = try sent()
+        #expect(final.count == 450)
+        if point == "before-trigger" {
+            #expect(final.values.allSatisfy { $0 == 1 })
+        }
+        #expect(try fake.calls("mergeTriggerEmail").count == (point == "before-trigger" ? 3 : 4))
+    }
+
+    @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {
+        try writeConfig()
+        let ok = try tool(["check", "welcome"])
+        #expect(ok.status == 0, "exit \(ok.status): \(ok.stderr)")
+        #expect(ok.stdout.contains("campaign WELCOME: exists"))
+        #expect(ok.stdout.contains("extension table Lytics_User_Fields of list MASTER_LIST: exists"))
+
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
+        try folder.write("responsys-etl.toml", config)
+        let missing = try tool(["check", "welcome"])
+        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.contains("campaign GOODBYE"))
+        #expect(try fake.calls("mergeTriggerEmail").isEmpty)
+    }
+
+    @Test func aPlanRebuiltFromAnotherSourceAfterEmailsWentOutIsRefused() throws {
+        try writeConfig()
+        try signups(Self.people(0..<450))
+        let crashed = try tool(["run", "welcome"], crashAt: "after-trigger-receipt:1")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        #expect(try sent().count == 200)
+        let runID = (try runFolders()[0] as NSString).lastPathComponent
+
+        // Someone forces the extract of the same run after the source changed: the first chunk now holds
+        // other people under the same request name.
+        try signups(Self.people(1..<451))
+        let extract = try tool(["stage", "welcome", "extract", "--run", runID, "--force"])
+        #expect(extract.status == 0, "exit \(extract.status): \(extract.stderr)")
+        let resumed = try tool(["run", "welcome"])
+        #expect(resumed.status == 1, "exit \(resumed.status): \(resumed.stderr)")
+        #expect(resumed.stderr.contains("journaled with other recipients"))
+        #expect(try sent().count == 200)
+        #expect(try sent().values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func aDeletedRunsSentEmailsAreNotSentAgainByTheNextRun() throws {
+        try writeConfig()
+        try signups(Self.people(0..<450))
+        let crashed = try tool(["run", "welcome"], crashAt: "after-trigger-receipt:2")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        #expect(try sent().count == 400)
+        // The operator removes the stopped run; its journal stays in state/.
+        try FileManager.default.removeItem(atPath: try runFolders()[0])
+
+        let next = try tool(["run", "welcome"])
+        #expect(next.status == 0, "exit \(next.status): \(next.stderr)")
+        let counts = try sent()
+        #expect(counts.count == 450)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        // And the run after that sends nothing: the held-back members are in the delivered state.
+        #expect(try tool(["run", "welcome"]).status == 0)
+        #expect(try fake.calls("mergeTriggerEmail").count == 3)
+    }
+}

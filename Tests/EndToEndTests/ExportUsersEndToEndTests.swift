@@ -1,0 +1,330 @@
+import Core
+import Foundation
+import TestSupport
+import Testing
+import Warehouse
+
+/// export-users end to end: the built `responsys-etl` against the built `fake-responsys` over real HTTP on
+/// 127.0.0.1; assertions on the fake's `/_fake/state` and journal and on the run's files.
+@Suite(.serialized) struct ExportUsersEndToEndTests {
+    let folder: TemporaryFolder
+    let fake: FakeResponsysProcess
+
+    static let list = "MASTER_LIST"
+    static let header = "email,first_name,city,newsletter,vip\n"
+
+    init() throws {
+        folder = try TemporaryFolder("users-e2e")
+        fake = try FakeResponsysProcess(
+            journal: folder.file("journal.ndjson"),
+            arguments: [
+                "--list", Self.list, "--pet", "\(Self.list)/Lytics_User_Fields:FIRST_NAME,CITY",
+                "--pet", "\(Self.list)/Lytics_Segments:NEWSLETTER,VIP",
+            ])
+    }
+
+    private func writeConfig(_ extra: String = "", fields: String = "[\"first_name\", \"city\"]") throws {
+        try folder.write(
+            "responsys-etl.toml",
+            """
+            [staging]
+            dir = "staging"
+
+            [auth.rest]
+            type = "interact"
+            username = "\(FakeResponsysProcess.user)"
+            password_env = "TEST_RESPONSYS_PASSWORD"
+            base_url = "\(fake.baseURL)"
+
+            [workflows.users]
+            type = "export-users"
+            auth = "rest"
+            list = "\(Self.list)"
+            source = { type = "file", path = "audience.csv" }
+            additional_fields = \(fields)
+            audience_memberships = ["newsletter", "vip"]
+            concurrency = 1
+            \(extra)
+
+            """)
+    }
+
+    private func audience(_ rows: [String]) throws {
+        try folder.write("audience.csv", Self.header + rows.joined(separator: "\n") + "\n")
+    }
+
+    private func tool(_ arguments: [String], crashAt: String? = nil) throws -> ToolProcess.Result {
+        var environment = ["TEST_RESPONSYS_PASSWORD": FakeResponsysProcess.password]
+        if let crashAt { environment["RETL_TEST_CRASH_AT"] = crashAt }
+        let result = try ToolProcess.run("responsys-etl", arguments, in: folder.path, environment: environment)
+        #expect(
+            !result.stderr.contains(FakeResponsysProcess.password)
+                && !result.stdout.contains(FakeResponsysProcess.password))
+        return result
+    }
+
+    private func runFolders() throws -> [String] {
+        try Files.list(folder.file("staging/users/runs")).sorted().map { folder.file("staging/users/runs/" + $0) }
+    }
+
+    private func emails() throws -> Set<String> {
+        Set(try fake.members(Self.list).compactMap { $0["EMAIL_ADDRESS_"] })
+    }
+
+    private func calls(_ function: String) throws -> Int { try fake.calls(function).count }
+
+    @Test func firstRunSendsEveryoneThenEntriesExitsAndChanges() throws {
+        try writeConfig()
+        try audience([
+            "Ann@Example.org,Ann,Paris,1,0",
+            "bob@example.org,Bob,Lyon,yes,yes",
+            "cara@example.org,Cara,Nice,0,1",
+            " DAN@example.org ,Dan,,true,false",
+            "not-an-email,Nobody,Paris,1,1",
+            "ANN@example.org,Annie,Paris,1,1",
+        ])
+        let first = try tool(["run", "users"])
+        #expect(first.status == 3, "exit \(first.status): \(first.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org", "cara@example.org", "dan@example.org"])
+        let fields = try fake.petRows(Self.list, "Lytics_User_Fields")
+        // The same email twice in any case: the last row wins.
+        #expect(fields["ann@example.org"]?["FIRST_NAME"] == "Annie")
+        #expect(fields["dan@example.org"]?["FIRST_NAME"] == "Dan")
+        #expect(fields["dan@example.org"]?["CITY"] == nil)
+        let segments = try fake.petRows(Self.list, "Lytics_Segments")
+        #expect(segments["ann@example.org"]?["VIP"] == "1")
+        #expect(segments["cara@example.org"]?["NEWSLETTER"] == "0")
+        #expect(segments["bob@example.org"]?["NEWSLETTER"] == "1")
+        // The invalid email is in the extract's rejects, with its line.
+        let run1 = try runFolders()[0]
+        let rejects = try ndjson(run1 + "/extract/rejects.ndjson")
+        #expect(rejects.count == 1)
+        #expect(rejects.first?["line"] as? Int == 6)
+        #expect(try calls("mergeListMembers") == 1)
+
+        // Second run: bob left, eve entered, cara moved, dan got a city; ann unchanged.
+        try audience([
+            "ann@example.org,Annie,Paris,1,1",
+            "cara@example.org,Cara,Marseille,0,1",
+            "dan@example.org,Dan,Brest,1,0",
+            "eve@example.org,Eve,Lille,1,0",
+        ])
+        let before = try fake.journal().count
+        let second = try tool(["run", "users"])
+        #expect(second.status == 0, "exit \(second.status): \(second.stderr)")
+        #expect(try emails() == ["ann@example.org", "cara@example.org", "dan@example.org", "eve@example.org"])
+        let after = try fake.petRows(Self.list, "Lytics_User_Fields")
+        #expect(after["cara@example.org"]?["CITY"] == "Marseille")
+        #expect(after["dan@example.org"]?["CITY"] == "Brest")
+        #expect(after["eve@example.org"]?["FIRST_NAME"] == "Eve")
+        let secondCalls = try fake.journal().dropFirst(before)
+        // One list merge (eve), one delete (bob); the changed members get PET merges only.
+        #expect(
+            secondCalls.filter { $0["function"] as? String == "mergeListMembers" }.map { $0["records"] as? Int } == [1])
+        #expect(
+            secondCalls.filter { $0["function"] as? String == "deleteListMembers" }.map { $0["records"] as? Int } == [1]
+        )
+
+        // Third run with the same source: nothing to send.
+        let quiet = try fake.journal().count
+        let third = try tool(["run", "users"])
+        #expect(third.status == 0, "exit \(third.status): \(third.stderr)")
+        #expect(
+            try fake.journal().dropFirst(quiet).filter {
+                $0["function"] as? String != "login" && $0["function"] as? String != "rateLimit"
+            }.isEmpty)
+    }
+
+    @Test func firstRunWithoutExistingUsersOnlyRecordsTheBaseline() throws {
+        try writeConfig("existing_users = false")
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        let first = try tool(["run", "users"])
+        #expect(first.status == 0, "exit \(first.status): \(first.stderr)")
+        #expect(try emails().isEmpty)
+        #expect(try calls("mergeListMembers") == 0)
+
+        // Bob leaves (never delivered by us: not removed), cara enters (sent), ann stays as she was.
+        try audience(["ann@example.org,Ann,Paris,1,0", "cara@example.org,Cara,Nice,0,1"])
+        let second = try tool(["run", "users"])
+        #expect(second.status == 0, "exit \(second.status): \(second.stderr)")
+        #expect(try emails() == ["cara@example.org"])
+        #expect(try calls("deleteListMembers") == 0)
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["cara@example.org"]?["CITY"] == "Nice")
+    }
+
+    @Test func exitsFlaggedInTheSegmentsTable() throws {
+        try writeConfig("on_exit = \"flag\"")
+        try audience(["ann@example.org,Ann,Paris,1,1", "bob@example.org,Bob,Lyon,1,1", "cara@example.org,C,N,1,0"])
+        #expect(try tool(["run", "users"]).status == 0)
+        try audience(["ann@example.org,Ann,Paris,1,1", "cara@example.org,C,N,1,0"])
+        let second = try tool(["run", "users"])
+        #expect(second.status == 0, "exit \(second.status): \(second.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org", "cara@example.org"])
+        let segments = try fake.petRows(Self.list, "Lytics_Segments")
+        #expect(segments["bob@example.org"]?["NEWSLETTER"] == "0")
+        #expect(segments["bob@example.org"]?["VIP"] == "0")
+        #expect(segments["ann@example.org"]?["VIP"] == "1")
+        #expect(try calls("deleteListMembers") == 0)
+    }
+
+    @Test func refusedRecordsAreReportedAndSentAgainNextRun() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+
+        // With insert_on_no_match = false, Responsys refuses the new member (MERGEFAILED … NO_RECIPIENT_FOUND);
+        // the change of ann goes through.
+        try writeConfig("insert_on_no_match = false")
+        try audience(["ann@example.org,Ann,Rome,1,0", "bob@example.org,Bob,Lyon,1,1", "cara@example.org,Cara,Nice,0,1"])
+        let second = try tool(["run", "users"])
+        #expect(second.status == 3, "exit \(second.status): \(second.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+        let rejects = try ndjson(try runFolders()[1] + "/load/rejects.ndjson")
+        #expect(Set(rejects.compactMap { $0["email"] as? String }) == ["cara@example.org"])
+        #expect(rejects.contains { $0["code"] as? String == "NO_RECIPIENT_FOUND" })
+        #expect(rejects.allSatisfy { ($0["reason"] as? String)?.isEmpty == false })
+
+        // Next run (members may be inserted again): cara is sent again, ann is not.
+        try writeConfig()
+        let before = try fake.journal().count
+        let third = try tool(["run", "users"])
+        #expect(third.status == 0, "exit \(third.status): \(third.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org", "cara@example.org"])
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["cara@example.org"]?["CITY"] == "Nice")
+        let calls = try fake.journal().dropFirst(before).filter {
+            $0["function"] as? String != "login" && $0["function"] as? String != "rateLimit"
+        }
+        #expect(calls.allSatisfy { $0["records"] as? Int == 1 }, "\(calls)")
+    }
+
+    @Test(arguments: ["after-request:2", "after-receipt:4", "before-request:5"])
+    func crashInTheMiddleOfLoadThenResume(crashAt: String) throws {
+        try writeConfig()
+        let rows = (0..<450).map { String(format: "user%03d@example.org,Name%d,City%d,1,%d", $0, $0, $0, $0 % 2) }
+        try audience(rows)
+        let crashed = try tool(["run", "users"], crashAt: crashAt)
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        #expect(try emails().count < 450)
+
+        let resumed = try tool(["run", "users"])
+        #expect(resumed.status == 0, "exit \(resumed.status): \(resumed.stderr)")
+        #expect(try emails().count == 450)
+        let fields = try fake.petRows(Self.list, "Lytics_User_Fields")
+        #expect(fields.count == 450)
+        #expect(fields["user123@example.org"]?["CITY"] == "City123")
+        let segments = try fake.petRows(Self.list, "Lytics_Segments")
+        #expect(segments["user123@example.org"]?["VIP"] == "1")
+        #expect(try fake.members(Self.list).count == 450)
+        // 3 chunks × (list, user fields, segments); only a request cut off before its receipt goes twice.
+        let requests =
+            try calls("mergeListMembers") + calls("mergeProfileExtensionMembers")
+        #expect(requests == (crashAt.hasPrefix("after-request") ? 10 : 9))
+        // The state holds every member: a next run sends nothing.
+        let before = try fake.journal().count
+        #expect(try tool(["run", "users"]).status == 0)
+        #expect(
+            try fake.journal().dropFirst(before).allSatisfy {
+                $0["function"] as? String == "login" || $0["function"] as? String == "rateLimit"
+            })
+    }
+
+    @Test func exitRatioGuardStopsTheTransformUntilForced() throws {
+        try writeConfig()
+        try audience([
+            "ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1", "cara@example.org,C,N,1,0",
+            "dan@example.org,D,B,0,0",
+        ])
+        #expect(try tool(["run", "users"]).status == 0)
+        try audience(["ann@example.org,Ann,Paris,1,0"])
+        let stopped = try tool(["run", "users"])
+        #expect(stopped.status == 1, "exit \(stopped.status): \(stopped.stderr)")
+        let run = (try runFolders()[1] as NSString).lastPathComponent
+        #expect(
+            stopped.stderr.contains("responsys-etl stage users transform --run \(run) --force"), "\(stopped.stderr)")
+        #expect(try emails().count == 4)
+        #expect(try calls("deleteListMembers") == 0)
+
+        let forced = try tool(["stage", "users", "transform", "--run", run, "--force"])
+        #expect(forced.status == 0, "exit \(forced.status): \(forced.stderr)")
+        let loaded = try tool(["run", "users"])
+        #expect(loaded.status == 0, "exit \(loaded.status): \(loaded.stderr)")
+        #expect(try emails() == ["ann@example.org"])
+        #expect(try runFolders().count == 2)
+    }
+
+    @Test func checkConfirmsTheListAndTablesAndRefusesConfigLimits() throws {
+        try writeConfig()
+        let ok = try tool(["check", "users"])
+        #expect(ok.status == 0, "exit \(ok.status): \(ok.stderr)")
+        #expect(ok.stdout.contains("list MASTER_LIST: exists"))
+        #expect(ok.stdout.contains("Lytics_Segments"))
+
+        try writeConfig("segments_pet = \"Missing_PET\"")
+        let missing = try tool(["check", "users"])
+        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.contains("Missing_PET"))
+
+        let thirty = "[" + (1...30).map { "\"field_\($0)\"" }.joined(separator: ", ") + "]"
+        try writeConfig(fields: thirty)
+        let tooMany = try tool(["check", "users"])
+        #expect(tooMany.status == 2, "exit \(tooMany.status): \(tooMany.stderr)")
+        #expect(tooMany.stderr.contains("29"))
+
+        let long = String(repeating: "a", count: 31)
+        try writeConfig(fields: "[\"\(long)\"]")
+        let tooLong = try tool(["check", "users"])
+        #expect(tooLong.status == 2, "exit \(tooLong.status): \(tooLong.stderr)")
+        #expect(tooLong.stderr.contains(long))
+        // Refused before anything was sent.
+        #expect(try calls("mergeListMembers") == 0)
+    }
+
+    @Test func dryRunLeavesThePayloadsAndSendsNothing() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        let dry = try tool(["run", "users", "--dry-run"])
+        #expect(dry.status == 0, "exit \(dry.status): \(dry.stderr)")
+        #expect(try calls("mergeListMembers") == 0)
+        #expect(try calls("mergeProfileExtensionMembers") == 0)
+        let run = try runFolders()[0]
+        let plan = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: run + "/transform/payload/plan.json")))
+                as? [String: Any])
+        let requests = try #require(plan["requests"] as? [[String: Any]])
+        #expect(requests.map { $0["kind"] as? String } == ["list-merge", "pet-merge", "pet-merge"])
+        for request in requests {
+            let body = try Data(
+                contentsOf: URL(fileURLWithPath: run + "/transform/payload/" + (request["file"] as? String ?? "")))
+            #expect(String(decoding: body, as: UTF8.self).contains("bob@example.org"))
+        }
+        #expect(!Files.exists(run + "/load"))
+        // The dry run delivered nothing, so the real run sends everyone.
+        let real = try tool(["run", "users"])
+        #expect(real.status == 0, "exit \(real.status): \(real.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+    }
+
+    @Test func sqliteSourceIsQueriedWithTheRunsNow() throws {
+        let database = try SQLiteDatabase(path: folder.file("users.sqlite"))
+        try database.execute(
+            "CREATE TABLE users (email TEXT, first_name TEXT, city TEXT, newsletter INTEGER, vip INTEGER, joined TEXT);"
+                + "INSERT INTO users VALUES ('ann@example.org','Ann','Paris',1,0,'2020-01-01T00:00:00Z'),"
+                + "('bob@example.org','Bob','Lyon',0,1,'2020-06-01T00:00:00Z'),"
+                + "('future@example.org','Fut','Nice',1,1,'2999-01-01T00:00:00Z');")
+        try folder.write(
+            "audience.sql",
+            "SELECT email, first_name, city, newsletter, vip FROM users WHERE joined <= :now ORDER BY email")
+        try writeConfig()
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(
+                of: "source = { type = \"file\", path = \"audience.csv\" }",
+                with: "source = { type = \"sqlite\", path = \"users.sqlite\", query_file = \"audience.sql\" }")
+        try folder.write("responsys-etl.toml", config)
+        let result = try tool(["run", "users"])
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+        #expect(try fake.petRows(Self.list, "Lytics_Segments")["bob@example.org"]?["VIP"] == "1")
+    }
+}
