@@ -46,9 +46,19 @@ final class FakeServer: @unchecked Sendable {
 
     func state() throws -> [String: Any] {
         let response = try http.send(HTTPRequest(method: "GET", url: baseURL + "/_fake/state"))
-        guard response.status == 200, let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        guard response.status == 200,
+            let object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
         else { throw ScenarioError("/_fake/state answered \(response.status)") }
         return object
+    }
+
+    /// The fake's counters (`GET /_fake/stats`) as "failed=… dropped=… throttled=… invalidToken=…".
+    func faultSummary() -> String {
+        guard let response = try? http.send(HTTPRequest(method: "GET", url: baseURL + "/_fake/stats")),
+            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        else { return "stats unavailable" }
+        return ["failed", "dropped", "throttled", "invalidToken"].map { "\($0)=\(object[$0] as? Int ?? -1)" }
+            .joined(separator: " ")
     }
 
     /// Changes faults while running (`POST /_fake/faults`), e.g. `["failRate": 0.0, "dropRate": 0.0]`.

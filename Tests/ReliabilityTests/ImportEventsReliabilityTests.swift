@@ -42,7 +42,8 @@ import Warehouse
             #expect(roundProblems.isEmpty, "round \(round), seed \(settings.seed): \(roundProblems)")
             if kills >= settings.totalKills || !roundProblems.isEmpty { break }
             // The next hour: more files on the server.
-            try scenario.addFiles(count: max(2, settings.importFiles / 4), rows: { settings.rowsPerFile - ($0 * 53) % 700 })
+            try scenario.addFiles(
+                count: max(2, settings.importFiles / 4), rows: { settings.rowsPerFile - ($0 * 53) % 700 })
         }
 
         // Nothing is left to import: another run takes no file and the events stay the same.
