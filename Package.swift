@@ -79,6 +79,8 @@ let package = Package(
             name: "WorkflowTests",
             dependencies: ["Workflows", "Config", "Staging", "Records", "FakeResponsys", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Core", "Warehouse", "Workflows", "TestSupport"]),
+        // SIGKILL, cut sessions and server faults against the built executables; bench/reliability.sh runs it long.
+        .testTarget(name: "ReliabilityTests", dependencies: ["Core", "Warehouse", "HTTP", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
