@@ -302,7 +302,7 @@ import Testing
         // The emails went out although the answer was lost (the journal says "unknown"); the second chunk
         // went too.
         #expect(try sent().count == 250)
-        let entry = try #require(try TriggerJournal(area: area, run: run.id).entry("000001-03-trigger.json"))
+        let entry = try #require(try TriggerJournal(area: area, run: run).entry("000001-03-trigger.json"))
         #expect(entry.state == .unknown)
 
         // The tool does not send it again, reports it, and sends the other chunk.

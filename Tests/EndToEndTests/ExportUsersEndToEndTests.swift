@@ -396,4 +396,19 @@ import Warehouse
         #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
         #expect(try calls("mergeListMembers") == 1)
     }
+
+    @Test func aForcedLoadOfAnOlderRunSendsNothing() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0"])
+        #expect(try tool(["run", "users"]).status == 0)
+        try audience(["ann@example.org,Ann,Rome,1,0"])
+        #expect(try tool(["run", "users"]).status == 0)
+        let before = try fake.journal().count
+        let old = (try runFolders()[0] as NSString).lastPathComponent
+        let forced = try tool(["stage", "users", "load", "--run", old, "--force"])
+        #expect(forced.status == 2, "exit \(forced.status): \(forced.stderr)")
+        #expect(forced.stderr.contains("responsys-etl run users"))
+        #expect(try fake.journal().count == before)
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+    }
 }

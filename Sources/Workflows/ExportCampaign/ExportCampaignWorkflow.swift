@@ -66,7 +66,7 @@ struct ExportCampaignTransformStage: Stage {
     func run(_ context: StageContext) throws -> StageResult {
         let policy: FirstRunPolicy = settings.backFill ? .sendEveryone : .recordBaseline
         var diff = try ExportTransform.diff(context, firstRun: policy)
-        let held = try TriggerJournal.heldBack(area: context.area, except: context.run.id)
+        let held = try TriggerJournal.heldBack(area: context.area, except: context.run)
         let heldBack = held.isEmpty ? 0 : try Self.leaveOut(held, from: diff.enteredPath)
         if heldBack > 0 {
             diff.counts.entered -= heldBack
@@ -121,13 +121,16 @@ struct ExportCampaignLoadStage: Stage {
         guard let transform = context.input, let marker = try transform.readMarker() else {
             preconditionFailure("the runner starts load only after transform finished")
         }
+        if try context.folder.finishedItem(DeliveredStateUpdate.itemKey) == nil {
+            try DeliveredStateUpdate.checkNotSuperseded(context)
+        }
         let plan = try ExportPlan.read(from: transform.path)
         let baseline = marker.notes["first_run"] == "baseline"
         let client = try makeClient()
         let sender = MergeSender(
             client: client, folder: context.folder, payloadFolder: transform.file(ExportPlan.payloadFolder),
             logger: context.logger)
-        let journal = TriggerJournal(area: context.area, run: context.run.id)
+        let journal = try TriggerJournal(area: context.area, run: context.run)
 
         var receipts: [Receipt] = []
         var triggerReceipts: [Receipt] = []

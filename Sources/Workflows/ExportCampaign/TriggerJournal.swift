@@ -30,9 +30,25 @@ struct TriggerJournal {
     let folder: String
     let run: String
 
-    init(area: WorkflowArea, run: RunID) {
-        folder = area.statePath + "/triggers/" + run.text
-        self.run = run.text
+    /// The folder is named by the run id and a random name kept in the run's folder (outside its stage
+    /// folders, so clearing a stage keeps it): a run folder removed by hand and a later run that gets the
+    /// same id (same second) never share a journal.
+    init(area: WorkflowArea, run: RunFolder) throws {
+        self.run = run.id.text
+        folder = area.statePath + "/triggers/" + (try TriggerJournal.folderName(run))
+    }
+
+    static let journalIDName = "trigger-journal-id"
+
+    static func folderName(_ run: RunFolder) throws -> String {
+        let path = run.path + "/" + journalIDName
+        if let data = try? Data(contentsOf: URL(fileURLWithPath: path)) {
+            let id = String(decoding: data, as: UTF8.self)
+            if !id.isEmpty && id.allSatisfy({ $0.isHexDigit || $0 == "-" }) { return run.id.text + "." + id }
+        }
+        let id = UUID().uuidString
+        try Files.writeAtomically(Data(id.utf8), to: path)
+        return run.id.text + "." + id
     }
 
     func path(_ file: String) -> String { folder + "/" + file }
@@ -76,11 +92,13 @@ struct TriggerJournal {
     /// The recipients of triggers that may have gone out in runs other than `run` whose delivered state was
     /// never written (a run folder deleted while stuck, say): their emails are not in the state, so a new
     /// diff would find them entered again. The transform leaves them out, so nobody gets the email twice.
-    static func heldBack(area: WorkflowArea, except run: RunID) throws -> Set<String> {
+    static func heldBack(area: WorkflowArea, except run: RunFolder) throws -> Set<String> {
         let root = area.statePath + "/triggers"
         guard Files.isDirectory(root) else { return [] }
+        let own = try folderName(run)
         var emails: Set<String> = []
-        for name in try Files.list(root) where name != run.text && RunID(text: name) != nil {
+        for name in try Files.list(root) where name != own && !name.hasPrefix(".") {
+            guard Files.isDirectory(root + "/" + name) else { continue }
             let folder = root + "/" + name
             guard !Files.exists(folder + "/" + stateUpdatedName) else { continue }
             let journal = TriggerJournal(folder: folder, run: name)

@@ -153,6 +153,9 @@ struct ExportUsersLoadStage: Stage {
         guard let transform = context.input, let marker = try transform.readMarker() else {
             preconditionFailure("the runner starts load only after transform finished")
         }
+        if try context.folder.finishedItem(DeliveredStateUpdate.itemKey) == nil {
+            try DeliveredStateUpdate.checkNotSuperseded(context)
+        }
         let plan = try ExportPlan.read(from: transform.path)
         let baseline = marker.notes["first_run"] == "baseline"
         let client = try makeClient()

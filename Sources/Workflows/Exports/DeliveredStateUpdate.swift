@@ -19,24 +19,30 @@ enum DeliveredStateUpdate {
 
     static func deliveredPath(_ area: WorkflowArea) -> String { area.statePath + "/" + deliveredName }
 
+    /// Refuses to load a run older than the run that last wrote the state: its requests would put older data
+    /// back into Responsys, and its state would roll the newer one back. Called before anything is sent.
+    static func checkNotSuperseded(_ context: StageContext) throws {
+        let lastPath = context.area.statePath + "/" + lastDeliveryName
+        guard
+            let last = try? JSONDecoder().decode(
+                LastDelivery.self, from: Data(contentsOf: URL(fileURLWithPath: lastPath))),
+            let lastRun = RunID(text: last.run), lastRun > context.run.id
+        else { return }
+        throw ETLError(
+            .usage,
+            "run \(context.run.id) of \(context.area.name) is older than run \(last.run), which already delivered; "
+                + "loading it would send older data",
+            remedy: "start a new run instead: responsys-etl run \(context.area.name)")
+    }
+
     /// Applies the delivery (or records the baseline) unless this run already did; returns the counts.
     static func apply(
         _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool
     ) throws -> [String: Int] {
         if let done = try context.folder.finishedItem(itemKey) { return done.counts }
         let state = deliveredPath(context.area)
+        try checkNotSuperseded(context)
         let lastPath = context.area.statePath + "/" + lastDeliveryName
-        if let last = try? JSONDecoder().decode(
-            LastDelivery.self, from: Data(contentsOf: URL(fileURLWithPath: lastPath))),
-            let lastRun = RunID(text: last.run), lastRun > context.run.id
-        {
-            throw ETLError(
-                .failed,
-                "the delivered state of \(context.area.name) was written by the newer run \(last.run); run \(context.run.id) cannot replace it",
-                remedy:
-                    "the sends of this run are done; its members will be compared against the newer state by the next run"
-            )
-        }
         try Files.makeDirectory(context.area.statePath)
         try SourceFingerprint.forget(context.area)
         let counts: DeliveredCounts
