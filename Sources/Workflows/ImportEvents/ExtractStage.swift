@@ -26,19 +26,35 @@ struct ExtractStage: Stage {
             return opened
         }
 
-        let selection = try loadOrPickSelection(context, session: connected)
+        var selection = try loadOrPickSelection(context, session: connected)
         var outputs: [StageOutput] = []
         var bytes: Int64 = 0
         let progress = Progress(
             label: "downloading", unit: .bytes, total: selection.files.reduce(0) { $0 + $1.size })
         defer { progress.finish() }
-        for file in selection.files {
-            if let done = try context.folder.finishedItem(file.name) {
+        for (index, picked) in selection.files.enumerated() {
+            if let done = try context.folder.finishedItem(picked.name) {
                 outputs += done.outputs
-                progress.advance(by: file.size)
+                progress.advance(by: picked.size)
                 continue
             }
-            let remotePath = SFTPSession.join(settings.remoteDir, file.name)
+            let remotePath = SFTPSession.join(settings.remoteDir, picked.name)
+            // A partial download belongs to the version of the file that was picked. If the server now holds
+            // another version, resuming would join the two: start that file over and import the new version.
+            let current = try connected().stat(path: remotePath)
+            if current.size != picked.size || current.mtime != picked.mtime {
+                log.warn(
+                    "remote file changed since it was picked; downloading it again from the start",
+                    [
+                        "file": picked.name, "size": "\(picked.size)->\(current.size)",
+                        "mtime": "\(picked.mtime)->\(current.mtime)",
+                    ])
+                try Files.remove(context.folder.file(picked.name) + ".part")
+                selection.files[index] = ExtractSelection.File(
+                    name: picked.name, size: current.size, mtime: current.mtime)
+                try writeSelection(selection, in: context.folder)
+            }
+            let file = selection.files[index]
             let result = try connected().download(
                 remotePath: remotePath, to: context.folder.file(file.name), expectedSize: file.size
             ) { _, _ in }
@@ -95,17 +111,22 @@ struct ExtractStage: Stage {
             },
             skippedImported: picked.skipped.filter { $0.reason == .alreadyImported }.count,
             skippedNotReady: picked.skipped.filter { $0.reason != .alreadyImported }.count)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let writer = try context.folder.createOutput(ExtractStage.selectionName)
-        try writer.write(try encoder.encode(selection))
-        try writer.commit()
+        try writeSelection(selection, in: context.folder)
         context.logger.info("files picked", ["files": selection.files.count, "listed": listing.count])
         return selection
     }
 }
 
-/// `extract/selection.json`: the remote files a run imports, fixed when first picked.
+private func writeSelection(_ selection: ExtractSelection, in folder: StageFolder) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let writer = try folder.createOutput(ExtractStage.selectionName)
+    try writer.write(try encoder.encode(selection))
+    try writer.commit()
+}
+
+/// `extract/selection.json`: the remote files a run imports, fixed when first picked (a file that changes
+/// on the server before its download finishes is updated to the version actually downloaded).
 struct ExtractSelection: Codable {
     struct File: Codable {
         var name: String
