@@ -38,11 +38,11 @@ GNUPGHOME_SENDER="$DEMO/gnupg-sender"
 mkdir -p "$GNUPGHOME_SENDER" && chmod 700 "$GNUPGHOME_SENDER"
 if [ ! -f "$DEMO/keys/pgp.asc" ]; then
     gpg --homedir "$GNUPGHOME_SENDER" --batch --quiet --pinentry-mode loopback --passphrase "$PGP_PASSPHRASE" \
-        --quick-gen-key "ETL demo <etl-demo@example.invalid>" ed25519 sign never
+        --quick-gen-key "ETL demo <etl-demo@example.invalid>" ed25519 sign never 2>>"$DEMO/gpg.log"
     fingerprint=$(gpg --homedir "$GNUPGHOME_SENDER" --with-colons --list-keys etl-demo@example.invalid |
         awk -F: '/^fpr/ {print $10; exit}')
     gpg --homedir "$GNUPGHOME_SENDER" --batch --quiet --pinentry-mode loopback --passphrase "$PGP_PASSPHRASE" \
-        --quick-add-key "$fingerprint" cv25519 encr never
+        --quick-add-key "$fingerprint" cv25519 encr never 2>>"$DEMO/gpg.log"
     gpg --homedir "$GNUPGHOME_SENDER" --batch --quiet --pinentry-mode loopback --passphrase "$PGP_PASSPHRASE" \
         --armor --output "$DEMO/keys/pgp.asc" --export-secret-keys "$fingerprint"
 fi
@@ -65,7 +65,8 @@ if [ ! -f "$DEMO/generated/.placed" ]; then
             python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED); z.write(sys.argv[1], sys.argv[3]); z.close()' \
                 "$file" "$DEMO/generated/$name.zip" "$name"
             gpg --homedir "$GNUPGHOME_SENDER" --batch --quiet --trust-model always \
-                --recipient etl-demo@example.invalid --output "$remote/$name.zip.gpg" --encrypt "$DEMO/generated/$name.zip"
+                --recipient etl-demo@example.invalid --output "$remote/$name.zip.gpg" \
+                --encrypt "$DEMO/generated/$name.zip" 2>>"$DEMO/gpg.log"
             touch "$remote/$name.zip.gpg.ready"
             ;;
         *)
@@ -172,6 +173,7 @@ CONFIG
 
 # --- The runs ----------------------------------------------------------------------------------------------
 declare -A STATUS
+FAILED=0
 for workflow in events newsletter welcome winback; do
     say "responsys-etl run $workflow"
     set +e
@@ -179,7 +181,15 @@ for workflow in events newsletter welcome winback; do
     STATUS[$workflow]=${PIPESTATUS[0]}
     set -e
     echo "    exit status ${STATUS[$workflow]} (log: .demo/$workflow.log)"
-    [ "${STATUS[$workflow]}" -le 1 ] || [ "${STATUS[$workflow]}" -eq 3 ] || true
+    case "${STATUS[$workflow]}" in
+    0) ;;
+    3) echo "    (3 = finished with rejected records: see the run's rejects.ndjson)" ;;
+    *)
+        echo "    FAILED:"
+        grep -E 'error:|what to do:' "$DEMO/$workflow.log" | tail -3 | sed 's/^/      /'
+        FAILED=1
+        ;;
+    esac
 done
 
 # --- Summary -----------------------------------------------------------------------------------------------
@@ -219,3 +229,4 @@ cat <<TEXT
     $TOOL --config .demo/responsys-etl.toml status
   Run ./run.sh demo again: nothing new is imported and no email is sent twice.
 TEXT
+exit "$FAILED"

@@ -82,12 +82,12 @@ struct Commands {
     // MARK: - stage
 
     private func runStage() throws -> ExitStatus {
-        let config = try loadConfig()
-        let (workflow, context) = try prepare(invocation.arguments["WORKFLOW"]!, in: config)
         let stageText = invocation.arguments["STAGE"]!
         guard let stageName = StageName(rawValue: stageText) else {
             throw ETLError(.usage, "unknown stage '\(stageText)'", remedy: "use extract, decrypt, transform or load")
         }
+        let config = try loadConfig()
+        let (workflow, context) = try prepare(invocation.arguments["WORKFLOW"]!, in: config)
         let stages = try WorkflowCatalog.stages(for: workflow, in: context)
         let area = area(workflow, config)
         let lock = try area.lock()

@@ -22,7 +22,11 @@ struct StatusCommand {
             let workflow = try config.workflow(named: name)
             let area = WorkflowArea(stagingRoot: config.stagingDir, workflow: name)
             let runs = try area.runIDs().suffix(StatusCommand.runsShown).compactMap { try area.openRun($0)?.record }
-            report.append(WorkflowStatus(name: name, type: workflow.type.rawValue, runs: runs.reversed()))
+            let holder = WorkflowLock.activeHolder(path: area.lockPath)
+            report.append(
+                WorkflowStatus(
+                    name: name, type: workflow.type.rawValue, active: holder != nil, activePID: holder?.pid,
+                    activeSince: holder?.since, runs: runs.reversed()))
         }
         if invocation.flag("--json") {
             let encoder = JSONEncoder()
@@ -39,20 +43,25 @@ struct StatusCommand {
     }
 
     private func text(_ report: [WorkflowStatus]) -> String {
-        var text = ""
+        var text = report.isEmpty ? "no workflows in \(config.path)\n" : ""
         for workflow in report {
-            text += "\(workflow.name) (\(workflow.type))\n"
+            text += "\(workflow.name) (\(workflow.type))"
+            if let pid = workflow.activePID { text += "  active: pid \(pid) since \(workflow.activeSince ?? "?")" }
+            text += "\n"
             if workflow.runs.isEmpty { text += "  no runs yet\n" }
-            for run in workflow.runs {
+            for (index, run) in workflow.runs.enumerated() {
+                let current = index == 0 && workflow.active
                 let state =
                     run.isFinished
                     ? "finished, exit \(run.exitStatus ?? 0)" + (run.dryRun ? ", dry run" : "")
-                    : "unfinished"
+                    : current ? "running" : "unfinished (resumes on the next run)"
                 text += "  \(run.run.text)  \(state)\n"
                 for stage in run.stages {
                     let counts = stage.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
                     var line = "    \(stage.name.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0))"
-                    line += stage.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+                    // A stage recorded as running whose process is gone was interrupted (killed, crashed).
+                    let shown = stage.state == .running && !current ? "interrupted" : stage.state.rawValue
+                    line += shown.padding(toLength: 12, withPad: " ", startingAt: 0)
                     if let seconds = stage.durationSeconds { line += String(format: "%8.2fs  ", seconds) }
                     line += counts.joined(separator: " ")
                     if let error = stage.error { line += "\n      error: \(error)" }
@@ -67,5 +76,9 @@ struct StatusCommand {
 struct WorkflowStatus: Encodable {
     let name: String
     let type: String
+    /// Whether a run of this workflow holds the lock now; its newest run is then the active one.
+    let active: Bool
+    let activePID: Int32?
+    let activeSince: String?
     let runs: [RunRecord]
 }

@@ -14,12 +14,17 @@ public enum ConfigLoader {
     public static func load(path: String) throws(ConfigError) -> ETLConfig {
         let absolute = absolutePath(path)
         let data: Data
+        if Files.isDirectory(absolute) {
+            throw ConfigError(
+                .unreadable, file: path, line: nil, key: nil, message: "is a folder, not a configuration file",
+                remedy: "name the .toml file with --config FILE")
+        }
         do {
             data = try Files.read(absolute)
         } catch let error as ETLError where error.code == .notFound {
             throw ConfigError(
                 .missingFile, file: path, line: nil, key: nil, message: "the configuration file does not exist",
-                remedy: "create it (DESIGN.md has an example) or name another one with --config FILE")
+                remedy: "create it (docs/configuration.md describes every key) or name another one with --config FILE")
         } catch {
             throw ConfigError(
                 .unreadable, file: path, line: nil, key: nil, message: "cannot read the configuration file: \(error)",

@@ -104,7 +104,8 @@ public final class Logger: Sendable {
     /// A logger that adds `fields` to every line, e.g. `workflow=events stage=extract`.
     public func with(_ fields: KeyValuePairs<String, Any>) -> Logger {
         let added = fields.map { (key: $0.key, value: String(describing: $0.value)) }
-        return Logger(level: level, format: format, sink: sink, redactor: redactor, context: context + added)
+        return Logger(
+            level: level, format: format, sink: sink, redactor: redactor, context: Logger.merge(context, added))
     }
 
     /// Registers a secret value; it is redacted from every later line of this logger and its relatives.
@@ -117,11 +118,20 @@ public final class Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, Any>) {
         guard level >= self.level else { return }
-        let all = context + fields.map { (key: $0.key, value: String(describing: $0.value)) }
+        let all = Logger.merge(context, fields.map { (key: $0.key, value: String(describing: $0.value)) })
         let record = LogRecord(
             time: Date(), level: level, message: redactor.redact(message),
             fields: all.map { (key: $0.key, value: redactor.redact($0.value)) })
         sink.write(line: LogLineFormatter.format(record, as: format))
+    }
+
+    /// `base` with `added` on top: a key given again replaces the earlier value, so a line never carries
+    /// the same key twice (which many JSON log collectors refuse).
+    static func merge(_ base: [(key: String, value: String)], _ added: [(key: String, value: String)])
+        -> [(key: String, value: String)]
+    {
+        let replaced = Set(added.map(\.key))
+        return base.filter { !replaced.contains($0.key) } + added
     }
 
     /// A logger that writes nothing, for callers that have none to pass.

@@ -62,10 +62,20 @@ public struct StageRunner: Sendable {
                 remedy: "its stages are: " + stages.map(\.name.rawValue).joined(separator: ", "))
         }
         for earlier in stages where earlier.name < name {
-            guard try run.stage(earlier.name).checkMarker() == .valid else {
+            switch try run.stage(earlier.name).checkMarker() {
+            case .valid:
+                continue
+            case .absent:
                 throw ETLError(
                     .usage, "stage '\(earlier.name.rawValue)' of run \(run.id) is not finished",
                     remedy: "run it first: responsys-etl stage \(area.name) \(earlier.name.rawValue) --run \(run.id)")
+            case .outputsChanged(let files):
+                throw ETLError(
+                    .usage,
+                    "outputs of stage '\(earlier.name.rawValue)' of run \(run.id) changed after it finished: "
+                        + files.joined(separator: ", "),
+                    remedy: "staged files are not edited in place (pass-through files are shared between stages); "
+                        + "redo it: responsys-etl stage \(area.name) \(earlier.name.rawValue) --run \(run.id) --force")
             }
         }
         if force {

@@ -53,3 +53,32 @@ public final class WorkflowLock: @unchecked Sendable {
         return text.isEmpty ? "holder unknown" : "held by " + text
     }
 }
+
+extension WorkflowLock {
+    /// The process that holds the lock of the run now active, read without taking the lock (so `status`
+    /// never delays a run): the pid written in the lock file, if that process is alive and still a
+    /// responsys-etl. Nil when no run is active; a run killed with SIGKILL leaves no holder.
+    public static func activeHolder(path: String) -> (pid: Int32, since: String)? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var pid: Int32?
+        var since = ""
+        for field in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            if field.hasPrefix("pid=") { pid = Int32(field.dropFirst(4)) }
+            if field.hasPrefix("started=") { since = String(field.dropFirst(8)) }
+        }
+        guard let pid, pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        // A recycled pid belongs to another program: only a responsys-etl process counts.
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+        guard command.hasPrefix("responsys-etl") else { return nil }
+        // The holder may have finished and released the lock while its pid lives on (tests in-process):
+        // the lock itself is the last word.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return nil
+        }
+        return (pid, since)
+    }
+}

@@ -70,6 +70,13 @@ import Testing
         #expect(object?["stage"] == "load")
     }
 
+    @Test func aKeyGivenAgainReplacesTheEarlierValue() {
+        let sink = MemoryLogSink()
+        let logger = Logger(level: .info, sink: sink).with(["stage": "extract", "run": "r1"]).with(["stage": "decrypt"])
+        logger.info("unwrapped", ["run": "r2"])
+        #expect(sink.lines[0].hasSuffix(" INFO unwrapped stage=decrypt run=r2"))
+    }
+
     @Test func secretsAreRedactedInMessagesFieldsAndChildLoggers() {
         let sink = MemoryLogSink()
         let logger = Logger(level: .info, sink: sink)

@@ -48,6 +48,9 @@ import Workflows
                 }
             }
         }
+        // A file that claims to be PGP but is not: rejected alone, the others still imported.
+        try folder.write("remote/download/1234_SENT_20261201_000000.txt.gpg", "not a PGP message\n")
+        try folder.write("remote/download/1234_SENT_20261201_000000.txt.gpg.ready", "")
         try folder.write("responsys-etl.toml", config())
     }
 
@@ -115,9 +118,12 @@ import Workflows
         let run = folder.file("staging/events/runs/" + runs[0])
         let rejects = try String(contentsOfFile: run + "/transform/rejects.ndjson", encoding: .utf8)
             .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
-        #expect(rejects.count == written.expectedRejects)
-        #expect(rejects.allSatisfy { ($0["file"] as? String)?.contains("_OPT_OUT_") == true })
-        #expect(rejects.compactMap { $0["line"] as? Int }.sorted() == [3, 5])
+        #expect(rejects.count == written.expectedRejects + 1)
+        #expect(rejects.first?["file"] as? String == "1234_SENT_20261201_000000.txt.gpg")
+        #expect((rejects.first?["reason"] as? String)?.contains("not an OpenPGP message") == true)
+        let rows = rejects.dropFirst()
+        #expect(rows.allSatisfy { ($0["file"] as? String)?.contains("_OPT_OUT_") == true })
+        #expect(rows.compactMap { $0["line"] as? Int }.sorted() == [3, 5])
 
         // The file still being written was not taken; the others are in the ledger.
         let ledger = try String(contentsOfFile: folder.file("staging/events/state/ledger.json"), encoding: .utf8)
@@ -159,6 +165,8 @@ import Workflows
         let second = try tool(["run", "events"])
         #expect(second.status == 75)
         #expect(second.stderr.contains("another run of workflow 'events' is active"))
+        let status = try tool(["status", "events"])
+        #expect(status.stdout.contains("active: pid \(first.processIdentifier)"))
         first.waitUntilExit()
         #expect(first.terminationStatus == 3)
     }

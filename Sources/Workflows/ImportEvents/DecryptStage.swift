@@ -44,9 +44,20 @@ struct DecryptStage: Stage {
             let subfolder = downloaded.name + ".d"
             try Files.remove(context.folder.file(subfolder))
             let needsKey = FileKind.of(input.file(downloaded.name)) == .pgp
-            let files = try unwrapper.unwrap(
-                input: input.file(downloaded.name), originalName: downloaded.name,
-                into: context.folder.file(subfolder), pgp: needsKey ? try pgp() : nil)
+            let files: [UnwrappedFile]
+            do {
+                files = try unwrapper.unwrap(
+                    input: input.file(downloaded.name), originalName: downloaded.name,
+                    into: context.folder.file(subfolder), pgp: needsKey ? try pgp() : nil)
+            } catch let error as DiagnosedError where Self.rejectsFile(error) {
+                // One bad file must not hold back the others: it is rejected with its reason, stays in
+                // extract/ for inspection, and the run ends with exit status 3.
+                try Files.remove(context.folder.file(subfolder))
+                try context.folder.recordItem(
+                    ItemRecord(key: downloaded.name, outputs: [], notes: [Self.rejectedNote: error.description]))
+                context.logger.warn("file rejected", ["file": downloaded.name, "reason": error.description])
+                continue
+            }
             let described = try files.map { file in
                 try context.folder.describe(subfolder + "/" + file.name, source: downloaded.name)
             }
@@ -60,8 +71,43 @@ struct DecryptStage: Stage {
             signatures.merge(notes) { first, _ in first }
             outputs += described
         }
+        let rejected = try writeRejects(in: context.folder)
+        outputs.append(rejected.output)
+        signatures = signatures.filter { $0.key != Self.rejectedNote }
         return StageResult(
-            outputs: outputs, counts: ["files_in": marker.outputs.count - 1, "files_out": outputs.count],
-            notes: signatures)
+            outputs: outputs,
+            counts: [
+                "files_in": marker.outputs.count - 1, "files_out": outputs.count - 1,
+                "files_rejected": rejected.count,
+            ],
+            notes: signatures, exitStatus: rejected.count > 0 ? .finishedWithRejects : .success)
+    }
+
+    static let rejectsName = "rejects.ndjson"
+    static let rejectedNote = "rejected"
+
+    /// Problems of one file (not PGP, for another key, damaged, an unsafe archive) reject that file; problems
+    /// of the setup (passphrase, expired or missing key, gpg itself) fail the stage, since every file needs
+    /// the fix.
+    static func rejectsFile(_ error: DiagnosedError) -> Bool {
+        if error is ArchiveError { return true }
+        guard let pgp = error as? PGPError else { return false }
+        switch pgp.code {
+        case .wrongKey, .corrupt, .notPGP, .noIntegrityProtection: return true
+        default: return false
+        }
+    }
+
+    /// `decrypt/rejects.ndjson`: one line per rejected download, with the reason.
+    private func writeRejects(in folder: StageFolder) throws -> (output: StageOutput, count: Int) {
+        let writer = try folder.createOutput(Self.rejectsName)
+        var count = 0
+        for item in try folder.items() {
+            guard let reason = item.notes[Self.rejectedNote] else { continue }
+            try writer.write(
+                "{\"file\":\(JSONText.quote(item.key)),\"line\":0,\"reason\":\(JSONText.quote(reason))}\n")
+            count += 1
+        }
+        return (try folder.publish(writer), count)
     }
 }

@@ -26,7 +26,7 @@ struct TransformStage: Stage {
         }
         var outputs: [StageOutput] = []
         var totals = ["rows": 0, "events": 0, "rejects": 0, "files": 0, "files_rejected": 0]
-        for plain in marker.outputs {
+        for plain in marker.outputs where plain.name != DecryptStage.rejectsName {
             if let done = try context.folder.finishedItem(plain.name) {
                 outputs += done.outputs
                 totals.merge(done.counts, uniquingKeysWith: +)
@@ -38,7 +38,7 @@ struct TransformStage: Stage {
             totals.merge(counts, uniquingKeysWith: +)
         }
         try checkRejectRatio(totals)
-        let combined = try gatherRejects(outputs, in: context.folder)
+        let combined = try gatherRejects(outputs, decrypted: input, in: context.folder)
         outputs.append(combined)
         let rejected = totals["rejects", default: 0] + totals["files_rejected", default: 0]
         return StageResult(
@@ -109,9 +109,15 @@ struct TransformStage: Stage {
                 + "`stage WORKFLOW transform --force`")
     }
 
-    /// `rejects.ndjson`: every file's rejects, in file order, so one file answers "what was rejected".
-    private func gatherRejects(_ outputs: [StageOutput], in folder: StageFolder) throws -> StageOutput {
+    /// `rejects.ndjson`: the files decrypt rejected, then every file's rejected rows, in file order, so one
+    /// file answers "what was rejected".
+    private func gatherRejects(_ outputs: [StageOutput], decrypted: StageFolder, in folder: StageFolder) throws
+        -> StageOutput
+    {
         let writer = try folder.createOutput(TransformStage.rejectsName)
+        if Files.exists(decrypted.file(DecryptStage.rejectsName)) {
+            try writer.write(try Files.read(decrypted.file(DecryptStage.rejectsName)))
+        }
         for output in outputs where output.name.hasSuffix(TransformStage.fileRejectsSuffix) {
             try writer.write(try Files.read(folder.file(output.name)))
         }
