@@ -84,6 +84,31 @@ import Testing
             detail: "instances=\(instance) sent=\(sent) unknown=\(unknown)")
     }
 
+    /// A delete that Responsys carried out but whose answer was lost (the process killed right after the
+    /// answer, before its receipt; the same happens when the connection drops after the server acted) is
+    /// sent again on resume and answered "DELETEFAILED: Record not Found in the List.". The member is gone,
+    /// as the delete wanted: the run must finish cleanly, not report the members as refused forever.
+    @Test func aDeleteRepeatedAfterItsAnswerWasLostFinishesCleanly() throws {
+        let scenario = try ExportScenario(label: "reliability-users-delete")
+        try scenario.setAudience((0..<600).map { ExportScenario.member($0) })
+        let first = try scenario.start("users", "first")
+        #expect(first.wait() == 0, "\(first.stderr)")
+
+        // Only exits: the load's one request is the delete of 100 members.
+        try scenario.setAudience((100..<600).map { ExportScenario.member($0) })
+        let killed = try scenario.start(
+            "users", "killed", extraEnvironment: ["RETL_TEST_CRASH_AT": "after-request:1"])
+        #expect(killed.wait() == 128 + 9, "\(killed.stderr)")
+        let resumed = try scenario.start("users", "resumed")
+        #expect(resumed.wait() == 0, "exit \(resumed.exitStatus ?? -1): \(resumed.stderr)")
+        #expect(try scenario.usersProblems().isEmpty)
+
+        // The next run has nothing left to remove.
+        let next = try scenario.start("users", "next")
+        #expect(next.wait() == 0, "exit \(next.exitStatus ?? -1): \(next.stderr)")
+        #expect(next.stdout.contains("exited=0"), "\(next.stdout)")
+    }
+
     /// 5xx answers, dropped connections (after the server did the work) and a four-second token, all at once;
     /// the long version adds a tight rate limit (60 calls a minute per function, each throttle costing the
     /// client a minute's wait).
