@@ -129,6 +129,7 @@ import Testing
             label: "reliability-users-faults", fakeArguments: Self.faults(seed: settings.seed, long: settings.long))
         var problems: [String] = []
         var failures: [Int32: Int] = [:]
+        var messages: Set<String> = []
         for round in 0..<settings.faultRounds where problems.isEmpty {
             try scenario.setAudience(scenario.audience(round: round, size: Self.faultSize, step: Self.faultStep))
             var status: Int32 = -1
@@ -142,6 +143,7 @@ import Testing
                     #expect(status == 1 || status == 75, "exit \(status): \(run.stderr)")
                     #expect(run.stderr.contains("error"), "\(run.stderr)")
                     lastError = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+                    messages.insert(String(lastError.prefix(90)))
                 }
             }
             #expect(status == 0, "round \(round) never finished under faults; last failure: \(lastError)")
@@ -152,7 +154,8 @@ import Testing
             scenario: "export-users faults", kills: 0, landed: [:], ok: problems.isEmpty,
             detail: "failed runs: "
                 + failures.sorted { $0.key < $1.key }.map { "exit\($0.key)=\($0.value)" }
-                .joined(separator: ",") + "; fake: " + scenario.fake.faultSummary())
+                .joined(separator: ",") + "; fake: " + scenario.fake.faultSummary()
+                + messages.sorted().map { "; \"\($0)\"" }.joined())
     }
 
     @Test func exportCampaignUnderServerFaultsNeverSendsTwiceAndReportsWhatIsUnknown() throws {
