@@ -84,6 +84,31 @@ import Testing
             detail: "instances=\(instance) sent=\(sent) unknown=\(unknown)")
     }
 
+    /// A delete that Responsys carried out but whose answer was lost (the process killed right after the
+    /// answer, before its receipt; the same happens when the connection drops after the server acted) is
+    /// sent again on resume and answered "DELETEFAILED: Record not Found in the List.". The member is gone,
+    /// as the delete wanted: the run must finish cleanly, not report the members as refused forever.
+    @Test func aDeleteRepeatedAfterItsAnswerWasLostFinishesCleanly() throws {
+        let scenario = try ExportScenario(label: "reliability-users-delete")
+        try scenario.setAudience((0..<600).map { ExportScenario.member($0) })
+        let first = try scenario.start("users", "first")
+        #expect(first.wait() == 0, "\(first.stderr)")
+
+        // Only exits: the load's one request is the delete of 100 members.
+        try scenario.setAudience((100..<600).map { ExportScenario.member($0) })
+        let killed = try scenario.start(
+            "users", "killed", extraEnvironment: ["RETL_TEST_CRASH_AT": "after-request:1"])
+        #expect(killed.wait() == 128 + 9, "\(killed.stderr)")
+        let resumed = try scenario.start("users", "resumed")
+        #expect(resumed.wait() == 0, "exit \(resumed.exitStatus ?? -1): \(resumed.stderr)")
+        #expect(try scenario.usersProblems().isEmpty)
+
+        // The next run has nothing left to remove.
+        let next = try scenario.start("users", "next")
+        #expect(next.wait() == 0, "exit \(next.exitStatus ?? -1): \(next.stderr)")
+        #expect(next.stdout.contains("exited=0"), "\(next.stdout)")
+    }
+
     /// 5xx answers, dropped connections (after the server did the work) and a four-second token, all at once;
     /// the long version adds a tight rate limit (60 calls a minute per function, each throttle costing the
     /// client a minute's wait).
@@ -104,6 +129,7 @@ import Testing
             label: "reliability-users-faults", fakeArguments: Self.faults(seed: settings.seed, long: settings.long))
         var problems: [String] = []
         var failures: [Int32: Int] = [:]
+        var messages: Set<String> = []
         for round in 0..<settings.faultRounds where problems.isEmpty {
             try scenario.setAudience(scenario.audience(round: round, size: Self.faultSize, step: Self.faultStep))
             var status: Int32 = -1
@@ -117,6 +143,7 @@ import Testing
                     #expect(status == 1 || status == 75, "exit \(status): \(run.stderr)")
                     #expect(run.stderr.contains("error"), "\(run.stderr)")
                     lastError = run.stderr.split(separator: "\n").last.map(String.init) ?? ""
+                    messages.insert(String(lastError.prefix(90)))
                 }
             }
             #expect(status == 0, "round \(round) never finished under faults; last failure: \(lastError)")
@@ -127,7 +154,8 @@ import Testing
             scenario: "export-users faults", kills: 0, landed: [:], ok: problems.isEmpty,
             detail: "failed runs: "
                 + failures.sorted { $0.key < $1.key }.map { "exit\($0.key)=\($0.value)" }
-                .joined(separator: ",") + "; fake: " + scenario.fake.faultSummary())
+                .joined(separator: ",") + "; fake: " + scenario.fake.faultSummary()
+                + messages.sorted().map { "; \"\($0)\"" }.joined())
     }
 
     @Test func exportCampaignUnderServerFaultsNeverSendsTwiceAndReportsWhatIsUnknown() throws {

@@ -73,10 +73,13 @@ final class ExportScenario {
     func runsPath(_ workflow: String) -> String { folder.file("staging/\(workflow)/runs") }
 
     /// Starts `responsys-etl run WORKFLOW` (or `arguments`); logs in `logs/<label>.out|.err`.
-    func start(_ workflow: String, _ label: String, arguments: [String]? = nil) throws -> ToolRun {
+    func start(
+        _ workflow: String, _ label: String, arguments: [String]? = nil, extraEnvironment: [String: String] = [:]
+    ) throws -> ToolRun {
         try Files.makeDirectory(folder.file("logs"))
         return try ToolRun(
-            arguments ?? ["run", workflow], in: folder.path, environment: environment,
+            arguments ?? ["run", workflow], in: folder.path,
+            environment: environment.merging(extraEnvironment) { _, new in new },
             logs: folder.file("logs/\(workflow)-\(label)"))
     }
 

@@ -14,7 +14,7 @@ struct ReliabilitySettings {
     var rowsPerFile: Int
     var maxDelay: Double
     /// Rounds of the fault scenarios (each a change of the audience, run until it is delivered).
-    var faultRounds: Int { long ? 6 : 2 }
+    var faultRounds: Int { long ? 4 : 2 }
 
     static var current: ReliabilitySettings {
         let environment = ProcessInfo.processInfo.environment

@@ -32,8 +32,13 @@ struct Receipt: Codable, Sendable {
             case .riid:
                 break
             case .failed(_, let code, let message):
-                // Removing someone who is already gone from the list is what the delete wanted.
-                let gone = request.kind == "list-delete" && message.lowercased().contains("no records found")
+                // Removing someone who is already gone from the list is what the delete wanted. Responsys says so
+                // as "Record not Found in the List." (list) or "NO records found for id" (extension table); a
+                // delete repeated after its answer was lost meets the first.
+                let text = message.lowercased()
+                let gone =
+                    request.kind == "list-delete"
+                    && (text.contains("no records found") || text.contains("record not found"))
                 if !gone { failures.append(Failure(email: email, code: code, message: message)) }
             case nil:
                 failures.append(Failure(email: email, code: "NO_ANSWER", message: "no result for this record"))
