@@ -114,7 +114,7 @@ import Testing
     /// client a minute's wait).
     static func faults(seed: UInt64, long: Bool) -> [String] {
         [
-            "--fail-rate", "0.08", "--drop-rate", "0.03", "--token-ttl", "4", "--latency-ms", "5",
+            "--fail-rate", "0.08", "--drop-rate", "0.05", "--token-ttl", "4", "--latency-ms", "5",
             "--limit-per-minute", long ? "60" : "600", "--seed", String(seed),
         ]
     }

@@ -18,6 +18,9 @@ struct KillLoop {
     let probe: RunProbe
     var maxDelay: Double
     var generator: SeededGenerator
+    /// The longest each stage was seen to take (from `run.json`): a kill aimed at a stage waits a fraction
+    /// of that, so short stages (a decrypt of hard links) are hit as well as long ones.
+    private var typical: [String: Double] = [:]
 
     struct Outcome {
         var kills = 0
@@ -48,7 +51,7 @@ struct KillLoop {
             let first = stages.firstIndex { !probe.finishedStages().contains($0) } ?? 0
             let target = Int.random(in: first..<stages.count, using: &generator)
             let unit = Double.random(in: 0...1, using: &generator)
-            let delay = maxDelay * unit * unit
+            let delay = min(maxDelay, typical[stages[target]] ?? maxDelay) * unit * unit
             let process = try start("attempt-\(attempt)")
 
             // Wait for the target stage, or any later one, to start in this process.
@@ -60,7 +63,9 @@ struct KillLoop {
             let deadline = monotonicSeconds() + delay
             while !process.hasExited && monotonicSeconds() < deadline { usleep(2_000) }
 
-            if process.kill() {
+            let killed = process.kill()
+            typical.merge(probe.durations(), uniquingKeysWith: max)
+            if killed {
                 outcome.kills += 1
                 outcome.landed[landing(since: before), default: 0] += 1
             } else {
@@ -84,6 +89,17 @@ struct KillLoop {
 }
 
 extension RunProbe {
+    /// How long each finished stage of the newest run took (`durationSeconds`).
+    func durations() -> [String: Double] {
+        var result: [String: Double] = [:]
+        for stage in latestRecord()?["stages"] as? [[String: Any]] ?? [] {
+            if let name = stage["name"] as? String, let seconds = stage["durationSeconds"] as? Double {
+                result[name] = seconds
+            }
+        }
+        return result
+    }
+
     /// The stages the newest run recorded as done; none when it finished (the next start begins a new run).
     func finishedStages() -> Set<String> {
         guard let record = latestRecord(), record["finishedAt"] == nil else { return [] }
