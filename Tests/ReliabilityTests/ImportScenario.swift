@@ -21,7 +21,7 @@ final class ImportScenario {
     var runsPath: String { folder.file("staging/events/runs") }
     var databasePath: String { folder.file("data/warehouse.sqlite") }
 
-    /// Makes `count` files of `rows(index)` rows; file 1 is zipped, file 2 PGP-encrypted (when they exist).
+    /// Makes `count` files of `rows(index)` rows, a quarter zipped and a quarter PGP-encrypted.
     init(label: String, count: Int, rows: (Int) -> Int, padding: Int = 0) throws {
         folder = try TemporaryFolder(label)
         server = try SSHServer()
@@ -76,8 +76,8 @@ final class ImportScenario {
             ["run", "events"], in: folder.path, environment: environment, logs: folder.file("logs/" + label))
     }
 
-    /// Puts `count` more files on the server (the next hour's export); of every 20, the second is zipped and
-    /// the third PGP-encrypted.
+    /// Puts `count` more files on the server (the next hour's export); of every 4, the second is zipped and
+    /// the third PGP-encrypted, so decrypt has real work to be killed in.
     func addFiles(count: Int, rows: (Int) -> Int, padding: Int = 0) throws {
         let generated = folder.file("generated")
         let first = files.files.count
@@ -85,7 +85,7 @@ final class ImportScenario {
         for (offset, file) in written.files.enumerated() {
             let source = generated + "/" + file.name
             let remoteName: String
-            switch (first + offset) % 20 {
+            switch (first + offset) % 4 {
             case 1:
                 remoteName = file.name + ".zip"
                 try Self.zip(source, to: remote + "/" + remoteName, member: file.name)

@@ -51,7 +51,7 @@ struct KillLoop {
             let first = stages.firstIndex { !probe.finishedStages().contains($0) } ?? 0
             let target = Int.random(in: first..<stages.count, using: &generator)
             let unit = Double.random(in: 0...1, using: &generator)
-            let delay = min(maxDelay, typical[stages[target]] ?? maxDelay) * unit * unit
+            let delay = min(maxDelay, typical[stages[target]] ?? maxDelay / 4) * unit * unit
             let process = try start("attempt-\(attempt)")
 
             // Wait for the target stage, or any later one, to start in this process.

@@ -20,7 +20,7 @@ struct ReliabilitySettings {
         let environment = ProcessInfo.processInfo.environment
         let long = environment["RETL_LONG_RELIABILITY"] == "1"
         var settings = ReliabilitySettings(
-            long: long, seed: 20_261_204, totalKills: long ? 30 : 6, killsPerRound: long ? 10 : 3,
+            long: long, seed: 20_261_204, totalKills: long ? 30 : 6, killsPerRound: 3,
             importFiles: 20, rowsPerFile: 10_000, maxDelay: 0.4)
         if let seed = environment["RETL_RELIABILITY_SEED"].flatMap(UInt64.init) { settings.seed = seed }
         if let kills = environment["RETL_RELIABILITY_KILLS"].flatMap(Int.init), kills > 0 {
