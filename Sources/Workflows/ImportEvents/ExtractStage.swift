@@ -39,8 +39,11 @@ struct ExtractStage: Stage {
                 continue
             }
             let remotePath = SFTPSession.join(settings.remoteDir, file.name)
+            // A large file is read in two ranges over two connections (libssh2 is CPU-bound on one core).
+            let connector = connector
             let result = try connected().download(
-                remotePath: remotePath, to: context.folder.file(file.name), expectedSize: file.size
+                remotePath: remotePath, to: context.folder.file(file.name), expectedSize: file.size,
+                parallel: ParallelDownload { try connector.connect() }
             ) { _, _ in }
             progress.advance(by: result.bytes - result.resumedFrom)
             let output = StageOutput(name: file.name, size: result.bytes, sha256: result.sha256, source: remotePath)
