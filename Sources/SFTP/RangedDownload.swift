@@ -61,6 +61,9 @@ extension SFTPSession {
             logger.info("resuming download", ["file": remotePath, "from": part.resumedFrom, "ranges": part.rangeCount])
         }
 
+        // The SHA-256 follows the finished prefix as it grows, so little is left to hash at the end.
+        let digest = FollowingDigest(part: part)
+        defer { digest.stop() }
         // Range 0 runs here, on this session; each other range on a thread with a session of its own.
         let group = DispatchGroup()
         let fallback = LockedList<Int>()
@@ -101,7 +104,7 @@ extension SFTPSession {
             }
             throw error
         }
-        let digest = try part.finish(renamingTo: localPath)
+        let sha256 = try part.finish(renamingTo: localPath, digest: digest.result)
         progress(expectedSize, expectedSize)
         logger.info(
             "downloaded",
@@ -109,7 +112,7 @@ extension SFTPSession {
                 "file": remotePath, "bytes": expectedSize, "resumed_from": part.resumedFrom,
                 "ranges": part.rangeCount, "seconds": monotonicSeconds() - started,
             ])
-        return DownloadResult(bytes: expectedSize, resumedFrom: part.resumedFrom, sha256: digest)
+        return DownloadResult(bytes: expectedSize, resumedFrom: part.resumedFrom, sha256: sha256)
     }
 }
 
@@ -196,6 +199,65 @@ func trustedPrefix(ledgerPath: String, partLength: Int64, size: Int64) -> Int64 
     return min(ledger.clamped(toFileLength: partLength).contiguousPrefix, partLength)
 }
 
+/// Hashes a ranged download's `.part` from its start on a thread of its own, reading (from the page cache)
+/// only bytes that are written, as the finished prefix grows.
+private final class FollowingDigest: @unchecked Sendable {
+    private let part: RangedPartFile
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var stopped = false
+    private var hasher = SHA256()
+    private var failure: SFTPError? = nil
+
+    init(part: RangedPartFile) {
+        self.part = part
+        Thread.detachNewThread { [self] in
+            run()
+            finished.signal()
+        }
+    }
+
+    /// Ends the thread early (the download failed); `result` must not be called afterwards.
+    func stop() { lock.withLock { stopped = true } }
+
+    /// Waits until the whole file is hashed; the lowercase hex SHA-256.
+    func result() throws -> String {
+        finished.wait()
+        finished.signal()
+        if let failure { throw failure }
+        return hasher.finalizeHex()
+    }
+
+    private func run() {
+        let reader = open(part.path, O_RDONLY | O_CLOEXEC)
+        guard reader >= 0 else {
+            failure = SFTPError(.localIO, "cannot read back \(part.path)", underlying: systemErrorText(errno))
+            return
+        }
+        defer { close(reader) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var hashed: Int64 = 0
+        while hashed < part.size {
+            if lock.withLock({ stopped }) { return }
+            let frontier = part.finishedPrefix
+            if frontier <= hashed {
+                usleep(5_000)
+                continue
+            }
+            let count = pread(
+                reader, buffer.baseAddress, Int(min(Int64(buffer.count), frontier - hashed)), off_t(hashed))
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                failure = SFTPError(.localIO, "cannot read back \(part.path)", underlying: systemErrorText(errno))
+                return
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            hashed += Int64(count)
+        }
+    }
+}
+
 /// A small list several threads append to.
 private final class LockedList<Element: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
@@ -263,6 +325,8 @@ private final class RangedPartFile: @unchecked Sendable {
     deinit { if descriptor >= 0 { close(descriptor) } }
 
     var rangeCount: Int { lock.withLock { ledger.ranges.count } }
+    /// Bytes from the start of the file that are written, without a gap.
+    var finishedPrefix: Int64 { lock.withLock { ledger.contiguousPrefix } }
     var received: Int64 { lock.withLock { ledger.doneBytes } }
     var firstError: SFTPError? { lock.withLock { error } }
 
@@ -371,18 +435,14 @@ private final class RangedPartFile: @unchecked Sendable {
         }
     }
 
-    /// Syncs the finished file, hashes it, renames it into place and removes the sidecar. Returns the SHA-256.
-    func finish(renamingTo target: String) throws -> String {
+    /// Syncs the finished file, waits for its SHA-256 from `digest`, renames it into place and removes the
+    /// sidecar. Returns the SHA-256.
+    func finish(renamingTo target: String, digest finalDigest: () throws -> String) throws -> String {
         if fsync(descriptor) != 0 { throw Self.error("cannot sync", path) }
         let result = close(descriptor)
         descriptor = -1
         if result != 0 { throw Self.error("cannot close", path) }
-        let digest: String
-        do {
-            digest = try Files.digest(path).sha256
-        } catch {
-            throw SFTPError(.localIO, "cannot read back \(path)", underlying: "\(error)")
-        }
+        let digest = try finalDigest()
         if rename(path, target) != 0 { throw Self.error("cannot rename into place", path) }
         let folder = (target as NSString).deletingLastPathComponent
         Files.syncDirectory(folder)
