@@ -125,5 +125,6 @@ enum LocalName {
     static func isSafe(_ name: String) -> Bool {
         !name.isEmpty && !name.contains("/") && !name.contains("\0") && name != "." && name != ".."
             && !name.hasPrefix(".") && !name.hasPrefix("_") && !name.hasSuffix(".part")
+            && !name.hasSuffix(".part.ranges")
     }
 }
