@@ -68,6 +68,23 @@ private func writePart(_ path: String, data: Data, good: [Range<Int>]) throws {
         #expect(mode == 0o600)
     }
 
+    /// When no second session can be opened, its range is read over the first one.
+    @Test func rangeWithoutASessionIsReadOverTheFirst() throws {
+        let data = try fixture.makeRemoteFile("g.bin", count: 2_500_000)
+        let local = fixture.folder.file("g.bin")
+        let opened = opened
+        let refusing = ParallelDownload(connections: 2, threshold: 1 << 20) {
+            opened.increment()
+            throw SFTPError(.connectionRefused, "no more sessions")
+        }
+        let result = try fixture.authenticated().download(
+            remotePath: fixture.remote + "/g.bin", to: local, expectedSize: Int64(data.count), readBufferSize: 65536,
+            parallel: refusing)
+        #expect(opened.value == 1)
+        #expect(result.sha256 == sha256(data))
+        #expect(try contents(local) == data)
+    }
+
     @Test func smallFileKeepsTheSequentialPath() throws {
         let data = try fixture.makeRemoteFile("small.bin", count: 100_000)
         let local = fixture.folder.file("small.bin")
