@@ -15,38 +15,19 @@ extension DiagnosedError {
 }
 
 /// The error of the tool's own infrastructure (files, locks, usage). Modules with their own failure
-/// vocabulary (SFTP, PGP, HTTP…) define their own `DiagnosedError` types with their own codes.
-public struct ETLError: DiagnosedError, Equatable {
-    /// What kind of failure this is; tests and callers match on it, never on the text.
-    public enum Code: String, Sendable {
-        case usage, config, lockHeld, io, corruptStaging, notFound, transient, failed, interrupted
-    }
+/// vocabulary (SFTP, PGP, HTTP…) have their own codes.
+public typealias ETLError = CodedError<ETLErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var underlying: String?
-    public var remedy: String?
-
-    public init(_ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil) {
-        self.code = code
-        self.message = message
-        self.underlying = underlying
-        self.remedy = remedy
-    }
+/// What kind of infrastructure failure an `ETLError` is; tests and callers match on it, never on the text.
+public enum ETLErrorCode: String, ErrorCode {
+    case usage, config, lockHeld, io, corruptStaging, notFound, transient, failed, interrupted
 
     public var exitStatus: ExitStatus {
-        switch code {
+        switch self {
         case .usage, .config: .usage
         case .lockHeld, .transient: .temporaryFailure
         case .io, .corruptStaging, .notFound, .failed, .interrupted: .stageFailed
         }
-    }
-
-    public var description: String {
-        var text = message
-        if let underlying { text += ": \(underlying)" }
-        if let remedy { text += " (\(remedy))" }
-        return text
     }
 }
 

@@ -1,42 +1,24 @@
 import Core
 
 /// A failure that stops reading a whole CSV file (a bad row is not one: it becomes a reject).
-public struct CSVError: DiagnosedError, Equatable {
-    public enum Code: String, Sendable {
-        /// The file cannot be opened (missing, permissions).
-        case cannotOpen
-        /// Reading failed part-way (I/O error).
-        case cannotRead
-        /// The file has no header row (it is empty or holds only blank lines).
-        case missingHeader
-        /// The header row cannot be used (bad bytes, an unclosed quote).
-        case badHeader
-        /// A single row grew beyond the row size limit, usually because of a quote that is never closed.
-        case rowTooLong
-        /// An option has a value the reader does not know (a delimiter or encoding name).
-        case badOption
-    }
+public typealias CSVError = CodedError<CSVErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var underlying: String?
-    public var remedy: String?
+/// What kind of failure a `CSVError` is; callers and tests match on it, never on the text.
+public enum CSVErrorCode: String, ErrorCode {
+    /// The file cannot be opened (missing, permissions).
+    case cannotOpen
+    /// Reading failed part-way (I/O error).
+    case cannotRead
+    /// The file has no header row (it is empty or holds only blank lines).
+    case missingHeader
+    /// The header row cannot be used (bad bytes, an unclosed quote).
+    case badHeader
+    /// A single row grew beyond the row size limit, usually because of a quote that is never closed.
+    case rowTooLong
+    /// An option has a value the reader does not know (a delimiter or encoding name).
+    case badOption
 
-    public init(_ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil) {
-        self.code = code
-        self.message = message
-        self.underlying = underlying
-        self.remedy = remedy
-    }
-
-    public var exitStatus: ExitStatus { code == .badOption ? .usage : .stageFailed }
-
-    public var description: String {
-        var text = message
-        if let underlying { text += ": \(underlying)" }
-        if let remedy { text += " (\(remedy))" }
-        return text
-    }
+    public var exitStatus: ExitStatus { self == .badOption ? .usage : .stageFailed }
 }
 
 /// Why one row could not be read; the row goes to the rejects with this reason.

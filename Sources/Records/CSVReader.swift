@@ -160,7 +160,8 @@ public final class CSVReader {
     private var atEndOfFile = false
     private var bufferFileOffset: Int64 = 0
     /// The line number of `buffer[start]`.
-    private var line = 1
+    /// The 1-based line the reader has reached (where the next row starts, or where a failed row started).
+    public private(set) var line = 1
 
     /// The fields of the current row.
     private var store: FieldStore

@@ -71,32 +71,14 @@ public struct EventFileName: Sendable, Equatable {
 }
 
 /// A failure that stops transforming a whole file.
-public struct TransformError: DiagnosedError, Equatable {
-    public enum Code: String, Sendable {
-        /// The file name does not have the shape of a Responsys event file.
-        case unrecognizedFileName
-        /// An option has a value that cannot be used.
-        case badOption
-    }
+public typealias TransformError = CodedError<TransformErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var underlying: String?
-    public var remedy: String?
+/// What kind of failure a `TransformError` is; callers and tests match on it, never on the text.
+public enum TransformErrorCode: String, ErrorCode {
+    /// The file name does not have the shape of a Responsys event file.
+    case unrecognizedFileName
+    /// An option has a value that cannot be used.
+    case badOption
 
-    public init(_ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil) {
-        self.code = code
-        self.message = message
-        self.underlying = underlying
-        self.remedy = remedy
-    }
-
-    public var exitStatus: ExitStatus { code == .badOption ? .usage : .stageFailed }
-
-    public var description: String {
-        var text = message
-        if let underlying { text += ": \(underlying)" }
-        if let remedy { text += " (\(remedy))" }
-        return text
-    }
+    public var exitStatus: ExitStatus { self == .badOption ? .usage : .stageFailed }
 }

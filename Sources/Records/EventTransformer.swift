@@ -41,7 +41,20 @@ public enum EventTransformer {
             fileName: fileName, sourceName: sourceName, header: reader.header, options: options)
         var buffer = JSONBytes(capacity: flushSize + (64 << 10))
         var counts = TransformCounts(renamedColumns: normalizer.renames)
-        while let row = try reader.nextRow() {
+        while true {
+            let next: CSVRow?
+            do {
+                next = try reader.nextRow()
+            } catch let error as CSVError where error.code == .rowTooLong {
+                // The rows before it are good and stay; what follows cannot be split into rows reliably (an
+                // unclosed quote is the usual cause), so the rest of the file is one reject, never dropped.
+                try rejects.write(
+                    file: sourceName, line: reader.line, byteOffset: nil,
+                    reason: error.description + "; the file was not read past this line", raw: "")
+                counts.rejects += 1
+                break
+            }
+            guard let row = next else { break }
             counts.rows += 1
             if let reason = normalizer.append(row, to: &buffer) {
                 try rejects.write(

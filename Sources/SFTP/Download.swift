@@ -66,6 +66,14 @@ extension SFTPSession {
         let local = try PartFile(path: partPath)
         let digest = FileDigest()
         var resumedFrom = try local.length()
+        let ledgerPath = RangeLedger.path(forPart: partPath)
+        if Files.exists(ledgerPath) {
+            // A ranged download left this .part: only its finished prefix is data, the rest may be holes.
+            let keep = trustedPrefix(ledgerPath: ledgerPath, partLength: resumedFrom, size: expectedSize)
+            try local.truncate(to: keep)
+            unlink(ledgerPath)
+            resumedFrom = keep
+        }
         if resumedFrom > expectedSize {
             logger.warn("partial file longer than the remote file; restarting", ["file": partPath])
             try local.truncate()
@@ -152,6 +160,15 @@ private final class PartFile: @unchecked Sendable {
 
     func truncate() throws {
         if ftruncate(descriptor, 0) != 0 || lseek(descriptor, 0, SEEK_SET) < 0 {
+            throw Self.error("cannot truncate", path)
+        }
+    }
+
+    /// Shortens the file to `length` durably (before a sidecar that describes it is removed), then appends there.
+    func truncate(to length: Int64) throws {
+        if ftruncate(descriptor, off_t(length)) != 0 || fsync(descriptor) != 0
+            || lseek(descriptor, off_t(length), SEEK_SET) < 0
+        {
             throw Self.error("cannot truncate", path)
         }
     }

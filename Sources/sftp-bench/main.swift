@@ -8,7 +8,7 @@ func usage() -> Never {
     FileHandle.standardError.write(
         Data(
             ("usage: sftp-bench --host H --port P --user U --key KEYFILE --known-hosts FILE "
-                + "[--buffer BYTES] REMOTE LOCAL\n").utf8))
+                + "[--buffer BYTES] [--connections N] REMOTE LOCAL\n").utf8))
     exit(2)
 }
 
@@ -34,15 +34,22 @@ guard positional.count == 2, let host = options["host"], let user = options["use
     let knownHosts = options["known-hosts"], let port = Int(options["port"] ?? "22")
 else { usage() }
 let buffer = Int(options["buffer"] ?? "") ?? SFTPSession.defaultReadBufferSize
+let connections = Int(options["connections"] ?? "") ?? 2
 
 do {
     let start = monotonicSeconds()
-    let session = try SFTPSession(
-        host: host, port: port, username: user, hostKeyPolicy: .knownHosts(knownHosts), logger: Logger(level: .warn))
-    try session.authenticate(privateKeyFile: key, passphrase: nil)
+    let connect: @Sendable () throws -> SFTPSession = {
+        let session = try SFTPSession(
+            host: host, port: port, username: user, hostKeyPolicy: .knownHosts(knownHosts),
+            logger: Logger(level: .warn))
+        try session.authenticate(privateKeyFile: key, passphrase: nil)
+        return session
+    }
+    let session = try connect()
     let entry = try session.stat(path: positional[0])
     let result = try session.download(
-        remotePath: positional[0], to: positional[1], expectedSize: entry.size, readBufferSize: buffer)
+        remotePath: positional[0], to: positional[1], expectedSize: entry.size, readBufferSize: buffer,
+        parallel: ParallelDownload(connections: connections, connect: connect))
     let seconds = monotonicSeconds() - start
     print("bytes=\(result.bytes) seconds=\(String(format: "%.3f", seconds)) sha256=\(result.sha256)")
 } catch {

@@ -71,6 +71,16 @@ private func transform(
         #expect(result.lines[0].hasPrefix("{\"stream\":\"responsys_events\",\"event_type\":\"OPT_OUT\""))
     }
 
+    @Test func aRowOverTheSizeLimitKeepsTheRowsBeforeItAndRejectsTheRest() throws {
+        var text = "RIID,OFFER_URL\n1,https://a\n2,https://b\n3,"
+        text += String(repeating: "x", count: (16 << 20) + 10) + "\n4,https://d\n"
+        let result = try transform(text)
+        #expect(result.events.compactMap { $0["riid"] as? Int } == [1, 2])
+        #expect(result.counts.rejects == 1)
+        #expect(result.rejects.first?["line"] as? Int == 4)
+        #expect((result.rejects.first?["reason"] as? String)?.contains("not read past this line") == true)
+    }
+
     @Test func eventIDFollowsTheDocumentedRecipeAndIsStable() throws {
         let text = "RIID,EMAIL\n1,a@example.org\n1,a@example.org\n"
         let first = try transform(text)

@@ -50,13 +50,17 @@ struct ExtractStage: Stage {
                         "mtime": "\(picked.mtime)->\(current.mtime)",
                     ])
                 try Files.remove(context.folder.file(picked.name) + ".part")
+                try Files.remove(context.folder.file(picked.name) + ".part.ranges")
                 selection.files[index] = ExtractSelection.File(
                     name: picked.name, size: current.size, mtime: current.mtime)
                 try writeSelection(selection, in: context.folder)
             }
             let file = selection.files[index]
+            // A large file is read in two ranges over two connections (libssh2 is CPU-bound on one core).
+            let connector = connector
             let result = try connected().download(
-                remotePath: remotePath, to: context.folder.file(file.name), expectedSize: file.size
+                remotePath: remotePath, to: context.folder.file(file.name), expectedSize: file.size,
+                parallel: ParallelDownload { try connector.connect() }
             ) { _, _ in }
             progress.advance(by: result.bytes - result.resumedFrom)
             let output = StageOutput(name: file.name, size: result.bytes, sha256: result.sha256, source: remotePath)
@@ -143,5 +147,6 @@ enum LocalName {
     static func isSafe(_ name: String) -> Bool {
         !name.isEmpty && !name.contains("/") && !name.contains("\0") && name != "." && name != ".."
             && !name.hasPrefix(".") && !name.hasPrefix("_") && !name.hasSuffix(".part")
+            && !name.hasSuffix(".part.ranges")
     }
 }
