@@ -5,38 +5,27 @@ import Core
 ///
 /// The message names the host, file or key; `underlying` carries libssh2's or the system's own text; `remedy`
 /// says what to do. Tests and callers match `code`, never the text. Passphrases never appear here.
-public struct SFTPError: DiagnosedError, Equatable {
-    public enum Code: String, Sendable, CaseIterable {
-        // Reaching the server: temporary, a later run may succeed.
-        case hostNotResolved, connectionRefused, connectTimeout, connectFailed, connectionLost, timeout
-        // The SSH handshake itself failed (no common algorithms, not an SSH server).
-        case handshakeFailed
-        // Who the server is.
-        case hostKeyMismatch, hostKeyUnknown, knownHostsUnreadable, invalidPinnedFingerprint, hostKeyNotVerified
-        // The local private key, inspected before the server is asked.
-        case keyFileMissing, keyFileUnreadable, puttyKey, unsupportedKeyFormat, passphraseRequired, wrongPassphrase
-        // The server's answer to the key.
-        case keyRefused, rsaSHA1Refused, publicKeyAuthNotOffered
-        // Files on the server.
-        case remoteNotFound, remotePermissionDenied, remoteFailure
-        // The downloaded file.
-        case sizeMismatch, localIO
-    }
+public typealias SFTPError = CodedError<SFTPErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var underlying: String?
-    public var remedy: String?
-
-    public init(_ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil) {
-        self.code = code
-        self.message = message
-        self.underlying = underlying
-        self.remedy = remedy
-    }
+/// What kind of failure an `SFTPError` is; callers and tests match on it, never on the text.
+public enum SFTPErrorCode: String, ErrorCode, CaseIterable {
+    // Reaching the server: temporary, a later run may succeed.
+    case hostNotResolved, connectionRefused, connectTimeout, connectFailed, connectionLost, timeout
+    // The SSH handshake itself failed (no common algorithms, not an SSH server).
+    case handshakeFailed
+    // Who the server is.
+    case hostKeyMismatch, hostKeyUnknown, knownHostsUnreadable, invalidPinnedFingerprint, hostKeyNotVerified
+    // The local private key, inspected before the server is asked.
+    case keyFileMissing, keyFileUnreadable, puttyKey, unsupportedKeyFormat, passphraseRequired, wrongPassphrase
+    // The server's answer to the key.
+    case keyRefused, rsaSHA1Refused, publicKeyAuthNotOffered
+    // Files on the server.
+    case remoteNotFound, remotePermissionDenied, remoteFailure
+    // The downloaded file.
+    case sizeMismatch, localIO
 
     public var exitStatus: ExitStatus {
-        switch code {
+        switch self {
         case .hostNotResolved, .connectionRefused, .connectTimeout, .connectFailed, .connectionLost, .timeout:
             .temporaryFailure
         case .invalidPinnedFingerprint:
@@ -44,13 +33,6 @@ public struct SFTPError: DiagnosedError, Equatable {
         default:
             .stageFailed
         }
-    }
-
-    public var description: String {
-        var text = message
-        if let underlying { text += ": \(underlying)" }
-        if let remedy { text += ". \(remedy)" }
-        return text
     }
 }
 

@@ -24,23 +24,10 @@ public protocol EventSink {
 }
 
 /// A failure of a sink that is not the database's or the file system's own.
-public struct SinkError: DiagnosedError, Equatable {
-    public enum Code: String, Sendable {
-        /// A line of the NDJSON file is not an event object of the expected shape.
-        case badEvent
-    }
+public typealias SinkError = CodedError<SinkErrorCode>
 
-    public var code: Code
-    public var message: String
-    public var remedy: String?
-
-    public init(_ code: Code, _ message: String, remedy: String? = nil) {
-        self.code = code
-        self.message = message
-        self.remedy = remedy
-    }
-
-    public var description: String {
-        remedy.map { "\(message) (\($0))" } ?? message
-    }
+/// What kind of failure a `SinkError` is.
+public enum SinkErrorCode: String, ErrorCode {
+    /// A line of the NDJSON file is not an event object of the expected shape.
+    case badEvent
 }
