@@ -108,6 +108,9 @@ public struct RetryPolicy: Sendable {
     public var maxCapacityWaits = 4
     /// A token older than this is replaced by a new login before the next call (Oracle: ≤ 2 h).
     public var tokenMaxAge: Double = 6600
+    /// A token refused when younger than this (seconds) was refused for a reason a new login will not cure;
+    /// an older one aged while the call waited (rate limit, back-off) and is renewed.
+    public var freshTokenSeconds: Double = 5
 
     public init() {}
 

@@ -21,6 +21,9 @@ public final class ResponsysClient: @unchecked Sendable {
     private var discoveredLimits = false
 
     /// A token and the base URL it is valid on.
+    /// Logins one call may make when its tokens keep expiring while it waits.
+    static let maxLoginsPerCall = 5
+
     private struct Session {
         var token: String
         var base: String
@@ -205,7 +208,7 @@ public final class ResponsysClient: @unchecked Sendable {
         var failures = 0
         var throttleWaits = 0
         var capacityWaits = 0
-        var loggedInAgain = false
+        var loginsInThisCall = 0
         let limiter = account.limiter(function, limits: limits)
         let log = logger.with(["function": function.rawValue])
 
@@ -266,13 +269,19 @@ public final class ResponsysClient: @unchecked Sendable {
                 log.warn("internal capacity limit exceeded; waiting", ["seconds": retry.capacityBackoff])
                 account.pause.pause(for: retry.capacityBackoff)
             case .invalidToken:
-                guard !loggedInAgain else {
+                // A token refused moments after its login means the login itself is not accepted. One that
+                // aged while this call waited (rate limit, back-off) is simply renewed; a bound on logins
+                // per call keeps a server that refuses every token from looping.
+                let age = monotonicSeconds() - session.obtainedAt
+                guard loginsInThisCall == 0 || age > retry.freshTokenSeconds,
+                    loginsInThisCall < ResponsysClient.maxLoginsPerCall
+                else {
                     throw ResponsysError(
                         .authentication, "the token was refused for \(what) right after a new login",
                         errorCode: envelope.errorCode, httpStatus: response.status, underlying: envelope.detail)
                 }
-                log.info("token refused; logging in again", ["status": response.status])
-                loggedInAgain = true
+                log.info("token refused; logging in again", ["status": response.status, "token_age_s": Int(age)])
+                loginsInThisCall += 1
                 dropSession(generation: session.generation)
             case .serverError:
                 if !repeatable {
