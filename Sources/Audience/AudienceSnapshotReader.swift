@@ -25,14 +25,21 @@ public struct AudienceSnapshotOptions: Sendable, Equatable {
 public struct SnapshotReject: Sendable, Equatable {
     public var line: Int
     public var reason: String
+    /// The row's normalized email when the email itself was valid and another value was bad: the member
+    /// is "held" (see `HeldMembers`), not exited.
+    public var email: String?
 
-    public init(line: Int, reason: String) {
+    public init(line: Int, reason: String, email: String? = nil) {
         self.line = line
         self.reason = reason
+        self.email = email
     }
 
-    /// `{"line":12,"reason":"…"}`
-    public var jsonLine: String { "{\"line\":\(line),\"reason\":\(JSONText.quote(reason))}" }
+    /// `{"line":12,"reason":"…"}`, with `"email":"…"` when the row's email was valid.
+    public var jsonLine: String {
+        let emailPart = email.map { ",\"email\":" + JSONText.quote($0) } ?? ""
+        return "{\"line\":\(line),\"reason\":\(JSONText.quote(reason))\(emailPart)}"
+    }
 }
 
 /// The format of a snapshot file.
@@ -154,7 +161,7 @@ public struct AudienceSnapshotReader: Sendable {
             case .success(let extracted): try row(extracted)
             case .failure(let reason):
                 counts.rejected += 1
-                try reject(SnapshotReject(line: counts.rows, reason: reason.text))
+                try reject(SnapshotReject(line: counts.rows, reason: reason.text, email: reason.email))
             }
         }
         return counts
@@ -325,13 +332,18 @@ public struct AudienceSnapshotReader: Sendable {
         }
 
         mutating func build() -> Result<ExtractedRow, SnapshotRejectReason> {
-            if let problem { return .failure(SnapshotRejectReason(text: problem)) }
+            let emailResult = normalizedEmail ?? rawEmailNormalized()
+            // A bad value beside a valid email: the reject names the member, so they are held, not exited.
+            let validEmail = try? emailResult.get()
+            if let problem { return .failure(SnapshotRejectReason(text: problem, email: validEmail)) }
             let normalized: String
-            switch normalizedEmail ?? rawEmailNormalized() {
+            switch emailResult {
             case .success(let value): normalized = value
             case .failure(let invalid): return .failure(SnapshotRejectReason(text: invalid.reason))
             }
-            if listUnsupported { return .failure(SnapshotRejectReason(text: "the audiences field is not a list")) }
+            if listUnsupported {
+                return .failure(SnapshotRejectReason(text: "the audiences field is not a list", email: normalized))
+            }
             // Audiences without a column of their own come from the `audiences` field.
             for index in memberships.indices { resolved[index] = memberships[index] ?? listed[index] }
             return .success(ExtractedRow(email: normalized, values: values, memberships: resolved))
@@ -348,6 +360,8 @@ public struct AudienceSnapshotReader: Sendable {
 
     struct SnapshotRejectReason: Error {
         var text: String
+        /// The row's normalized email when it was valid (another value was bad).
+        var email: String? = nil
     }
 
     // MARK: NDJSON
@@ -383,7 +397,7 @@ public struct AudienceSnapshotReader: Sendable {
             case .success(let extracted): try row(extracted)
             case .failure(let reason):
                 counts.rejected += 1
-                try reject(SnapshotReject(line: lines.lineNumber, reason: reason.text))
+                try reject(SnapshotReject(line: lines.lineNumber, reason: reason.text, email: reason.email))
             }
         }
         return counts
@@ -441,9 +455,9 @@ public struct AudienceSnapshotReader: Sendable {
         var builder = RowBuilder(options: options)
         while let record = try reader.nextRow() {
             counts.rows += 1
-            func refuse(_ reason: String) throws {
+            func refuse(_ reason: String, email: String? = nil) throws {
                 counts.rejected += 1
-                try reject(SnapshotReject(line: record.line, reason: reason))
+                try reject(SnapshotReject(line: record.line, reason: reason, email: email))
             }
             if let problem = record.problem {
                 try refuse(problem.reason)
@@ -459,7 +473,7 @@ public struct AudienceSnapshotReader: Sendable {
             }
             switch builder.build() {
             case .success(let extracted): try row(extracted)
-            case .failure(let reason): try refuse(reason.text)
+            case .failure(let reason): try refuse(reason.text, email: reason.email)
             }
         }
         return counts

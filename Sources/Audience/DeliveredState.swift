@@ -9,6 +9,8 @@ public struct DeliveredCounts: Sendable, Equatable {
     public var keptAfterFailure = 0
     /// Entered members left out because their delivery failed (they enter again next run).
     public var droppedAfterFailure = 0
+    /// Members absent from the snapshot whose previous line was kept because their row was rejected.
+    public var keptHeld = 0
 
     public init() {}
 }
@@ -23,9 +25,10 @@ public enum DeliveredState {
     ///
     /// For each email: in both files → the current line, unless it failed (then the previous line) or
     /// the data did not change (then the previous line, keeping a baseline mark); only current → the
-    /// current line unless it failed; only previous (an exit) → dropped, unless its removal failed.
+    /// current line unless it failed; only previous (an exit) → dropped, unless its removal failed or it
+    /// is `held` (its source row was rejected, see `HeldMembers`: the previous line, baseline mark included).
     public static func applyDelivery(
-        previous: String?, current: String, failedEmails: Set<String>, to path: String
+        previous: String?, current: String, failedEmails: Set<String>, held: Set<String> = [], to path: String
     ) throws -> DeliveredCounts {
         let output = try ByteFileWriter(path: path)
         var counts = DeliveredCounts()
@@ -60,6 +63,9 @@ public enum DeliveredState {
             } else if order > 0 {
                 if failed(older!.email) {
                     counts.keptAfterFailure += 1
+                    try keep(older!.line!)
+                } else if !held.isEmpty && held.contains(String(decoding: older!.email, as: UTF8.self)) {
+                    counts.keptHeld += 1
                     try keep(older!.line!)
                 }
                 try older!.advance()

@@ -14,7 +14,7 @@ extension AudienceSnapshotReader {
         var encoded: [UInt8] = []
         var lengths: [Int] = []
         /// Rejects with line numbers relative to the block (1 = its first line).
-        var rejects: [(line: Int, reason: String)] = []
+        var rejects: [(line: Int, reason: String, email: String?)] = []
         var rows = 0
         var lineCount = 0
         let done = DispatchSemaphore(value: 0)
@@ -47,7 +47,7 @@ extension AudienceSnapshotReader {
                     encoder.encode(row, into: &block.encoded)
                     block.lengths.append(block.encoded.count - before)
                 case .failure(let reason):
-                    block.rejects.append((lineNumber, reason.text))
+                    block.rejects.append((lineNumber, reason.text, reason.email))
                 }
             }
             block.lineCount = lineNumber
@@ -71,7 +71,7 @@ extension AudienceSnapshotReader {
             counts.rows += block.rows
             counts.rejected += block.rejects.count
             for entry in block.rejects {
-                try reject(SnapshotReject(line: linesBefore + entry.line, reason: entry.reason))
+                try reject(SnapshotReject(line: linesBefore + entry.line, reason: entry.reason, email: entry.email))
             }
             try block.encoded.withUnsafeBytes { bytes in
                 var offset = 0

@@ -24,6 +24,9 @@ public struct DiffCounts: Sendable, Equatable {
     /// Members of a recorded baseline that left without ever being sent by this workflow: never
     /// removed from Responsys, only dropped from the state.
     public var exitedUndelivered = 0
+    /// Members absent from the snapshot because their row was rejected for bad data (see `HeldMembers`):
+    /// neither exited nor counted in `exitedUndelivered`.
+    public var heldRejected = 0
 
     public init() {}
 }
@@ -48,9 +51,11 @@ public enum SnapshotDiff {
     public static let exitedFile = "exited.ndjson"
 
     /// Diffs `current` against `previous` (nil or a missing file on the first run) and writes
-    /// `entered.ndjson`, `changed.ndjson` and `exited.ndjson` into `outputFolder`.
+    /// `entered.ndjson`, `changed.ndjson` and `exited.ndjson` into `outputFolder`. A previous member
+    /// absent now whose email is in `held` (its row was rejected) is not an exit.
     public static func run(
-        current: String, previous: String?, firstRun: FirstRunPolicy, outputFolder: String
+        current: String, previous: String?, firstRun: FirstRunPolicy, outputFolder: String,
+        held: Set<String> = []
     ) throws -> DiffResult {
         let previousPath = previous.flatMap { Files.exists($0) ? $0 : nil }
         let entered = try ByteFileWriter(path: outputFolder + "/" + enteredFile)
@@ -78,7 +83,9 @@ public enum SnapshotDiff {
                     try entered.writeByte(0x0A)
                     try newer.advance()
                 } else if order > 0 {
-                    if SnapshotLine.isBaseline(older.line!) {
+                    if !held.isEmpty && held.contains(String(decoding: older.email, as: UTF8.self)) {
+                        counts.heldRejected += 1
+                    } else if SnapshotLine.isBaseline(older.line!) {
                         counts.exitedUndelivered += 1
                     } else {
                         counts.exited += 1

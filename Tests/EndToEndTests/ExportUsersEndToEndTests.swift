@@ -397,6 +397,49 @@ import Warehouse
         #expect(try calls("mergeListMembers") == 1)
     }
 
+    @Test func aMemberWhoseRowIsRejectedForBadDataIsHeldNotExited() throws {
+        try writeConfig()
+        try audience([
+            "ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1", "cara@example.org,Cara,Nice,0,1",
+        ])
+        #expect(try tool(["run", "users"]).status == 0)
+
+        // Bob's row has a bad flag (valid email): rejected, but bob is held, not exited. Cara really leaves.
+        // Ann has a bad row and a good row: the good row is her data (she is in the snapshot, not held).
+        try audience([
+            "ann@example.org,Ann,Rome,1,0", "bob@example.org,Bob,Lyon,maybe,1", "ANN@example.org,Ann,Oslo,perhaps,0",
+        ])
+        let before = try fake.journal().count
+        let second = try tool(["run", "users"])
+        #expect(second.status == 3, "exit \(second.status): \(second.stderr)")
+        let run2 = try runFolders()[1]
+        let rejects = try ndjson(run2 + "/extract/rejects.ndjson")
+        #expect(Set(rejects.compactMap { $0["email"] as? String }) == ["bob@example.org", "ann@example.org"])
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+        #expect(try fake.petRows(Self.list, "Lytics_Segments")["bob@example.org"]?["NEWSLETTER"] == "1")
+        let deletes = try fake.journal().dropFirst(before).filter { $0["function"] as? String == "deleteListMembers" }
+        #expect(deletes.map { $0["records"] as? Int } == [1], "only cara is deleted: \(deletes)")
+        let transform =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: run2 + "/transform/_DONE"))) as? [String: Any]
+        let counts = transform?["counts"] as? [String: Int]
+        #expect(counts?["held_rejected"] == 1)
+        #expect(counts?["exited"] == 1)
+        let state = try ndjson(folder.file("staging/users/state/delivered.ndjson"))
+        let bob = state.first { $0["email"] as? String == "bob@example.org" }
+        #expect((bob?["fields"] as? [String: String])?["city"] == "Lyon", "\(state)")
+        #expect(!state.contains { $0["email"] as? String == "cara@example.org" })
+
+        // Bob's row fixed (and his city changed): delivered as a change, nothing left out, exit 0.
+        try audience(["ann@example.org,Ann,Rome,1,0", "bob@example.org,Bob,Metz,1,1"])
+        let third = try tool(["run", "users"])
+        #expect(third.status == 0, "exit \(third.status): \(third.stderr)")
+        #expect(try emails() == ["ann@example.org", "bob@example.org"])
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["bob@example.org"]?["CITY"] == "Metz")
+        #expect(try calls("deleteListMembers") == 1)
+    }
+
     @Test func aForcedLoadOfAnOlderRunSendsNothing() throws {
         try writeConfig()
         try audience(["ann@example.org,Ann,Paris,1,0"])

@@ -66,12 +66,14 @@ enum ExportTransform {
         let result = try SnapshotDiff.run(
             current: extract.file(AudienceExtractStage.snapshotName),
             previous: DeliveredStateUpdate.deliveredPath(context.area), firstRun: firstRun,
-            outputFolder: diffFolder)
+            outputFolder: diffFolder,
+            held: try HeldMembers.read(rejectsPath: extract.file(AudienceExtractStage.rejectsName)))
         context.logger.info(
             "audience compared with the delivered state",
             [
                 "first_run": result.isFirstRun, "entered": result.counts.entered, "changed": result.counts.changed,
                 "exited": result.counts.exited, "baseline": result.counts.baseline,
+                "held_rejected": result.counts.heldRejected,
             ])
         return result
     }
@@ -95,7 +97,7 @@ enum ExportTransform {
             "previous": diff.counts.previous, "current": diff.counts.current, "entered": diff.counts.entered,
             "changed": diff.counts.changed, "exited": diff.counts.exited, "unchanged": diff.counts.unchanged,
             "baseline": diff.counts.baseline, "exited_undelivered": diff.counts.exitedUndelivered,
-            "chunks": summary.chunks,
+            "held_rejected": diff.counts.heldRejected, "chunks": summary.chunks,
         ]
         for (kind, count) in summary.requests { counts["requests_" + kind.rawValue] = count }
         return counts

@@ -49,8 +49,11 @@ enum DeliveredStateUpdate {
         if baseline {
             counts = try DeliveredState.recordBaseline(current: snapshot, to: state)
         } else {
+            // Members whose row the extract rejected keep their previous line (the diff did not exit them).
+            let held = try HeldMembers.read(
+                rejectsPath: context.run.stage(.extract).file(AudienceExtractStage.rejectsName))
             counts = try DeliveredState.applyDelivery(
-                previous: state, current: snapshot, failedEmails: failedEmails, to: state)
+                previous: state, current: snapshot, failedEmails: failedEmails, held: held, to: state)
         }
         try Files.writeAtomically(
             try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
@@ -61,7 +64,7 @@ enum DeliveredStateUpdate {
         TestCrashHook.point("after-state")
         let result = [
             "state_members": counts.members, "state_kept_after_failure": counts.keptAfterFailure,
-            "state_dropped_after_failure": counts.droppedAfterFailure,
+            "state_dropped_after_failure": counts.droppedAfterFailure, "state_kept_held": counts.keptHeld,
         ]
         try context.folder.recordItem(ItemRecord(key: itemKey, outputs: [], counts: result))
         context.logger.info(
