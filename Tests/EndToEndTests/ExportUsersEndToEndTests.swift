@@ -398,7 +398,8 @@ import Warehouse
     }
 
     @Test func aMemberWhoseRowIsRejectedForBadDataIsHeldNotExited() throws {
-        try writeConfig()
+        // No exit-ratio guard, so a wrongly exited bob would really be deleted.
+        try writeConfig("max_exit_ratio = 1.0")
         try audience([
             "ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1", "cara@example.org,Cara,Nice,0,1",
         ])
