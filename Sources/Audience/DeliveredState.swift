@@ -9,6 +9,8 @@ public struct DeliveredCounts: Sendable, Equatable {
     public var keptAfterFailure = 0
     /// Entered members left out because their delivery failed (they enter again next run).
     public var droppedAfterFailure = 0
+    /// Members no longer in the audience kept because the workflow keeps everyone it ever delivered.
+    public var keptExited = 0
 
     public init() {}
 }
@@ -23,9 +25,11 @@ public enum DeliveredState {
     ///
     /// For each email: in both files → the current line, unless it failed (then the previous line) or
     /// the data did not change (then the previous line, keeping a baseline mark); only current → the
-    /// current line unless it failed; only previous (an exit) → dropped, unless its removal failed.
+    /// current line unless it failed; only previous (an exit) → dropped, unless its removal failed or
+    /// `keepExited` is set. A campaign keeps its exited members: the state is then everyone ever sent, so a
+    /// member who leaves and comes back is not an entrant again and never gets the email twice.
     public static func applyDelivery(
-        previous: String?, current: String, failedEmails: Set<String>, to path: String
+        previous: String?, current: String, failedEmails: Set<String>, keepExited: Bool = false, to path: String
     ) throws -> DeliveredCounts {
         let output = try ByteFileWriter(path: path)
         var counts = DeliveredCounts()
@@ -60,6 +64,9 @@ public enum DeliveredState {
             } else if order > 0 {
                 if failed(older!.email) {
                     counts.keptAfterFailure += 1
+                    try keep(older!.line!)
+                } else if keepExited {
+                    counts.keptExited += 1
                     try keep(older!.line!)
                 }
                 try older!.advance()

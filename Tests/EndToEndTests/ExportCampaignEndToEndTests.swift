@@ -114,6 +114,22 @@ import Testing
         #expect(try fake.calls("mergeTriggerEmail").count == 3)
     }
 
+    @Test func aMemberWhoLeavesAndComesBackIsNotEmailedAgain() throws {
+        try writeConfig()
+        try signups(Self.people(0..<10))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        try signups(Self.people(0..<5))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        // They come back, one of them spelled in upper case, with one true newcomer.
+        try signups(Self.people(0..<10) + ["PERSON007@EXAMPLE.ORG,Person 7", "person010@example.org,Person 10"])
+        let back = try tool(["run", "welcome"])
+        #expect(back.status == 0, "exit \(back.status): \(back.stderr)")
+        let counts = try sent()
+        #expect(counts.count == 11)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        #expect(counts["person010@example.org"] == 1)
+    }
+
     @Test func withoutBackFillTheFirstRunOnlyRecordsTheMembers() throws {
         try writeConfig(backFill: false)
         try signups(Self.people(0..<5))

@@ -37,7 +37,8 @@ enum DeliveredStateUpdate {
 
     /// Applies the delivery (or records the baseline) unless this run already did; returns the counts.
     static func apply(
-        _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool
+        _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool,
+        keepExited: Bool = false
     ) throws -> [String: Int] {
         if let done = try context.folder.finishedItem(itemKey) { return done.counts }
         let state = deliveredPath(context.area)
@@ -50,7 +51,7 @@ enum DeliveredStateUpdate {
             counts = try DeliveredState.recordBaseline(current: snapshot, to: state)
         } else {
             counts = try DeliveredState.applyDelivery(
-                previous: state, current: snapshot, failedEmails: failedEmails, to: state)
+                previous: state, current: snapshot, failedEmails: failedEmails, keepExited: keepExited, to: state)
         }
         try Files.writeAtomically(
             try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
@@ -61,7 +62,7 @@ enum DeliveredStateUpdate {
         TestCrashHook.point("after-state")
         let result = [
             "state_members": counts.members, "state_kept_after_failure": counts.keptAfterFailure,
-            "state_dropped_after_failure": counts.droppedAfterFailure,
+            "state_dropped_after_failure": counts.droppedAfterFailure, "state_kept_exited": counts.keptExited,
         ]
         try context.folder.recordItem(ItemRecord(key: itemKey, outputs: [], counts: result))
         context.logger.info(
