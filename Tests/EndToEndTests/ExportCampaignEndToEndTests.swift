@@ -204,6 +204,12 @@ import Testing
         #expect(notSent.isSubset(of: unknown))
         let status = try tool(["status", "welcome"])
         #expect(status.stdout.contains("unknown.ndjson"), "\(status.stdout)")
+        #expect(status.stdout.contains("200 emails with an unknown outcome"), "\(status.stdout)")
+        let json = try tool(["status", "welcome", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let workflow = (object?["workflows"] as? [[String: Any]])?.first
+        let outcomes = workflow?["unknownOutcomes"] as? [[String: Any]]
+        #expect(Set(outcomes?.first?["recipients"] as? [String] ?? []) == unknown)
 
         // Running again or forcing the load never resends it.
         #expect(try tool(["run", "welcome"]).status == 3)
