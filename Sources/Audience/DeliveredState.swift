@@ -11,6 +11,8 @@ public struct DeliveredCounts: Sendable, Equatable {
     public var droppedAfterFailure = 0
     /// Members absent from the snapshot whose previous line was kept because their row was rejected.
     public var keptHeld = 0
+    /// Members no longer in the audience kept because the workflow keeps everyone it ever delivered.
+    public var keptExited = 0
 
     public init() {}
 }
@@ -25,10 +27,13 @@ public enum DeliveredState {
     ///
     /// For each email: in both files → the current line, unless it failed (then the previous line) or
     /// the data did not change (then the previous line, keeping a baseline mark); only current → the
-    /// current line unless it failed; only previous (an exit) → dropped, unless its removal failed or it
-    /// is `held` (its source row was rejected, see `HeldMembers`: the previous line, baseline mark included).
+    /// current line unless it failed; only previous (an exit) → dropped, unless its removal failed, it is
+    /// `held` (its source row was rejected, see `HeldMembers`: the previous line, baseline mark included) or
+    /// `keepExited` is set. A campaign keeps its exited members: the state is then everyone ever sent, so a
+    /// member who leaves and comes back is not an entrant again and never gets the email twice.
     public static func applyDelivery(
-        previous: String?, current: String, failedEmails: Set<String>, held: Set<String> = [], to path: String
+        previous: String?, current: String, failedEmails: Set<String>, held: Set<String> = [],
+        keepExited: Bool = false, to path: String
     ) throws -> DeliveredCounts {
         let output = try ByteFileWriter(path: path)
         var counts = DeliveredCounts()
@@ -66,6 +71,9 @@ public enum DeliveredState {
                     try keep(older!.line!)
                 } else if !held.isEmpty && held.contains(String(decoding: older!.email, as: UTF8.self)) {
                     counts.keptHeld += 1
+                    try keep(older!.line!)
+                } else if keepExited {
+                    counts.keptExited += 1
                     try keep(older!.line!)
                 }
                 try older!.advance()

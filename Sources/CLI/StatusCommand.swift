@@ -23,10 +23,13 @@ struct StatusCommand {
             let area = WorkflowArea(stagingRoot: config.stagingDir, workflow: name)
             let runs = try area.runIDs().suffix(StatusCommand.runsShown).compactMap { try area.openRun($0)?.record }
             let holder = WorkflowLock.activeHolder(path: area.lockPath)
+            let unknown = try runs.filter { !$0.isFinished }.compactMap { record in
+                try UnknownOutcome.read(run: record.run.text, path: area.runsPath + "/" + record.run.text)
+            }
             report.append(
                 WorkflowStatus(
                     name: name, type: workflow.type.rawValue, active: holder != nil, activePID: holder?.pid,
-                    activeSince: holder?.since, runs: runs.reversed()))
+                    activeSince: holder?.since, unknownOutcomes: unknown, runs: runs.reversed()))
         }
         if invocation.flag("--json") {
             let encoder = JSONEncoder()
@@ -49,6 +52,11 @@ struct StatusCommand {
             if let pid = workflow.activePID { text += "  active: pid \(pid) since \(workflow.activeSince ?? "?")" }
             text += "\n"
             if workflow.runs.isEmpty { text += "  no runs yet\n" }
+            for unknown in workflow.unknownOutcomes {
+                text += "  run \(unknown.run): \(unknown.recipients.count) emails with an unknown outcome "
+                text += "(\(unknown.file)): " + unknown.recipients.prefix(10).joined(separator: ", ")
+                text += unknown.recipients.count > 10 ? ", …\n" : "\n"
+            }
             for (index, run) in workflow.runs.enumerated() {
                 let current = index == 0 && workflow.active
                 let state =
@@ -80,5 +88,25 @@ struct WorkflowStatus: Encodable {
     let active: Bool
     let activePID: Int32?
     let activeSince: String?
+    /// Trigger emails that may or may not have gone out, per unfinished run (export-campaign).
+    let unknownOutcomes: [UnknownOutcome]
     let runs: [RunRecord]
+}
+
+/// The recipients listed in a run's `load/unknown.ndjson`.
+struct UnknownOutcome: Encodable {
+    let run: String
+    let file: String
+    let recipients: [String]
+
+    static func read(run: String, path: String) throws -> UnknownOutcome? {
+        let file = path + "/load/unknown.ndjson"
+        guard Files.exists(file) else { return nil }
+        let lines = String(decoding: try Files.read(file), as: UTF8.self).split(separator: "\n")
+        let recipients = lines.compactMap { line -> String? in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return object?["email"] as? String
+        }
+        return UnknownOutcome(run: run, file: file, recipients: recipients)
+    }
 }

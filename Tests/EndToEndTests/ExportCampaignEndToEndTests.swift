@@ -114,6 +114,22 @@ import Testing
         #expect(try fake.calls("mergeTriggerEmail").count == 3)
     }
 
+    @Test func aMemberWhoLeavesAndComesBackIsNotEmailedAgain() throws {
+        try writeConfig()
+        try signups(Self.people(0..<10))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        try signups(Self.people(0..<5))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        // They come back, one of them spelled in upper case, with one true newcomer.
+        try signups(Self.people(0..<10) + ["PERSON007@EXAMPLE.ORG,Person 7", "person010@example.org,Person 10"])
+        let back = try tool(["run", "welcome"])
+        #expect(back.status == 0, "exit \(back.status): \(back.stderr)")
+        let counts = try sent()
+        #expect(counts.count == 11)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        #expect(counts["person010@example.org"] == 1)
+    }
+
     @Test func withoutBackFillTheFirstRunOnlyRecordsTheMembers() throws {
         try writeConfig(backFill: false)
         try signups(Self.people(0..<5))
@@ -188,6 +204,12 @@ import Testing
         #expect(notSent.isSubset(of: unknown))
         let status = try tool(["status", "welcome"])
         #expect(status.stdout.contains("unknown.ndjson"), "\(status.stdout)")
+        #expect(status.stdout.contains("200 emails with an unknown outcome"), "\(status.stdout)")
+        let json = try tool(["status", "welcome", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let workflow = (object?["workflows"] as? [[String: Any]])?.first
+        let outcomes = workflow?["unknownOutcomes"] as? [[String: Any]]
+        #expect(Set(outcomes?.first?["recipients"] as? [String] ?? []) == unknown)
 
         // Running again or forcing the load never resends it.
         #expect(try tool(["run", "welcome"]).status == 3)

@@ -171,7 +171,7 @@ struct ExportCampaignLoadStage: Stage {
         let failed = Set(triggerReceipts.flatMap { $0.failures.map(\.email) })
         var counts = try DeliveredStateUpdate.apply(
             context, snapshot: context.run.stage(.extract).file(AudienceExtractStage.snapshotName),
-            failedEmails: failed, baseline: baseline)
+            failedEmails: failed, baseline: baseline, keepExited: true)
         try journal.markStateUpdated()
         counts["requests"] = receipts.count
         counts["triggers"] = triggerReceipts.count

@@ -37,7 +37,8 @@ enum DeliveredStateUpdate {
 
     /// Applies the delivery (or records the baseline) unless this run already did; returns the counts.
     static func apply(
-        _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool
+        _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool,
+        keepExited: Bool = false
     ) throws -> [String: Int] {
         if let done = try context.folder.finishedItem(itemKey) { return done.counts }
         let state = deliveredPath(context.area)
@@ -53,7 +54,8 @@ enum DeliveredStateUpdate {
             let held = try HeldMembers.read(
                 rejectsPath: context.run.stage(.extract).file(AudienceExtractStage.rejectsName))
             counts = try DeliveredState.applyDelivery(
-                previous: state, current: snapshot, failedEmails: failedEmails, held: held, to: state)
+                previous: state, current: snapshot, failedEmails: failedEmails, held: held, keepExited: keepExited,
+                to: state)
         }
         try Files.writeAtomically(
             try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
@@ -65,6 +67,7 @@ enum DeliveredStateUpdate {
         let result = [
             "state_members": counts.members, "state_kept_after_failure": counts.keptAfterFailure,
             "state_dropped_after_failure": counts.droppedAfterFailure, "state_kept_held": counts.keptHeld,
+            "state_kept_exited": counts.keptExited,
         ]
         try context.folder.recordItem(ItemRecord(key: itemKey, outputs: [], counts: result))
         context.logger.info(
