@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "sftp-bench", dependencies: ["Core", "SFTP"]),
 
         // Tests: unit tests per module; end-to-end tests run the built executables against real peers.
-        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Core", "HTTP"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"]),
         .testTarget(
             name: "CLibraryTests",

@@ -8,10 +8,10 @@ import TestSupport
 /// back fill, so every member of the first snapshot is an entrant).
 final class ExportScenario {
     let folder: TemporaryFolder
-    let fake: FakeServer
+    let fake: FakeResponsysProcess
     static let list = "MASTER_LIST"
     static let campaign = "WELCOME"
-    var environment: [String: String] { ["TEST_RESPONSYS_PASSWORD": FakeServer.password] }
+    var environment: [String: String] { ["TEST_RESPONSYS_PASSWORD": FakeResponsysProcess.password] }
 
     /// One audience member as the source file has it.
     struct Member: Equatable {
@@ -29,7 +29,7 @@ final class ExportScenario {
 
     init(label: String, fakeArguments: [String] = [], rateLimitPerMinute: Int? = nil) throws {
         folder = try TemporaryFolder(label)
-        fake = try FakeServer(
+        fake = try FakeResponsysProcess(
             arguments: [
                 "--list", Self.list, "--pet", "\(Self.list)/Lytics_User_Fields:FIRST_NAME,CITY",
                 "--pet", "\(Self.list)/Lytics_Segments:NEWSLETTER,VIP", "--campaign", "\(Self.campaign):\(Self.list)",
@@ -43,7 +43,7 @@ final class ExportScenario {
 
             [auth.rest]
             type = "interact"
-            username = "\(FakeServer.user)"
+            username = "\(FakeResponsysProcess.user)"
             password_env = "TEST_RESPONSYS_PASSWORD"
             base_url = "\(fake.baseURL)"
 
