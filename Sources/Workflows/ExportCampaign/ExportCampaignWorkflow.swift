@@ -118,18 +118,8 @@ struct ExportCampaignLoadStage: Stage {
     static let unknownName = "unknown.ndjson"
 
     func run(_ context: StageContext) throws -> StageResult {
-        guard let transform = context.input, let marker = try transform.readMarker() else {
-            preconditionFailure("the runner starts load only after transform finished")
-        }
-        if try context.folder.finishedItem(DeliveredStateUpdate.itemKey) == nil {
-            try DeliveredStateUpdate.checkNotSuperseded(context)
-        }
-        let plan = try ExportPlan.read(from: transform.path)
-        let baseline = marker.notes["first_run"] == "baseline"
-        let client = try makeClient()
-        let sender = MergeSender(
-            client: client, folder: context.folder, payloadFolder: transform.file(ExportPlan.payloadFolder),
-            logger: context.logger)
+        let start = try ExportLoadStart(context, makeClient: makeClient)
+        let (plan, baseline, sender) = (start.plan, start.baseline, start.sender)
         let journal = try TriggerJournal(area: context.area, run: context.run)
 
         var receipts: [Receipt] = []

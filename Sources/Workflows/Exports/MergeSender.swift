@@ -60,3 +60,28 @@ struct MergeSender {
         return value
     }
 }
+
+/// What both export loads start with: the transform's plan, whether this run only records a baseline, and
+/// a sender for the merge requests. Refuses a run older than the one that last wrote the state, before
+/// anything is sent.
+struct ExportLoadStart {
+    let plan: ExportPlan
+    let baseline: Bool
+    let client: ResponsysClient
+    let sender: MergeSender
+
+    init(_ context: StageContext, makeClient: () throws -> ResponsysClient) throws {
+        guard let transform = context.input, let marker = try transform.readMarker() else {
+            preconditionFailure("the runner starts load only after transform finished")
+        }
+        if try context.folder.finishedItem(DeliveredStateUpdate.itemKey) == nil {
+            try DeliveredStateUpdate.checkNotSuperseded(context)
+        }
+        plan = try ExportPlan.read(from: transform.path)
+        baseline = marker.notes["first_run"] == "baseline"
+        client = try makeClient()
+        sender = MergeSender(
+            client: client, folder: context.folder, payloadFolder: transform.file(ExportPlan.payloadFolder),
+            logger: context.logger)
+    }
+}
