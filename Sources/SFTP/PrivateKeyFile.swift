@@ -79,7 +79,8 @@ public struct PrivateKeyFile: Sendable, Equatable {
             if number == ENOENT || number == ENOTDIR {
                 throw SFTPError(
                     .keyFileMissing, "the private key file \(path) does not exist",
-                    underlying: systemErrorText(number), remedy: "Check `private_key_file` in the workflow")
+                    underlying: systemErrorText(number),
+                    remedy: "Check `private_key_file` in the sftp auth section ([auth.NAME]) of the config")
             }
             throw SFTPError(
                 .keyFileUnreadable, "cannot read the private key file \(path)", underlying: systemErrorText(number),

@@ -24,7 +24,7 @@ func connectTCP(host: String, port: Int, timeout: Double) throws -> Int32 {
         throw SFTPError(
             .hostNotResolved, "cannot resolve the SFTP host \(host)",
             underlying: String(cString: gai_strerror(resolved)),
-            remedy: "Check `host` in the workflow's [sftp] section and the machine's DNS")
+            remedy: "Check `host` in the sftp auth section ([auth.NAME]) of the config, and the machine's DNS")
     }
     defer { freeaddrinfo(list) }
 
