@@ -110,7 +110,10 @@ public enum PayloadWriter {
         let percent = Int((Double(exited) / Double(max(delivered, 1)) * 100).rounded())
         throw AudienceError(
             .exitRatioExceeded,
-            "\(exited) of \(delivered) delivered members (\(percent)%) would leave list \(options.list), above max_exit_ratio \(options.maxExitRatio)",
+            "\(exited) of \(delivered) delivered members (\(percent)%) "
+                + (options.onExit == .flag
+                    ? "would be flagged 0 in \(options.segmentsTable)" : "would be removed from list \(options.list)")
+                + ", above max_exit_ratio \(options.maxExitRatio)",
             remedy: "check the audience source; if the exits are intended, re-run the transform with --force")
     }
 
