@@ -265,6 +265,15 @@ public final class FakeResponsysServer: @unchecked Sendable {
     }
 
     /// `recordData` as upper-cased field names and string rows.
+    /// The rule and the records of a list or PET merge body, or the error reply the real service would give.
+    private func parseMerge(rule ruleObject: [String: Any], body object: [String: Any], pet: Bool)
+        -> Result<(MergeRule, [String], [[String]]), ServerReply>
+    {
+        parseRule(ruleObject, pet: pet).flatMap { rule in
+            parseRecordData(object).map { (rule, $0.0, $0.1) }
+        }
+    }
+
     private func parseRecordData(_ object: [String: Any]) -> Result<([String], [[String]]), ServerReply> {
         guard let data = object["recordData"] as? [String: Any], let names = data["fieldNames"] as? [String],
             let rows = data["records"] as? [[Any]]
@@ -283,15 +292,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
         guard let ruleObject = object["mergeRule"] as? [String: Any] else {
             return (error(400, "INVALID_PARAMETER", "mergeRule is required"), nil)
         }
-        let rule: MergeRule
-        switch parseRule(ruleObject, pet: false) {
-        case .success(let parsed): rule = parsed
-        case .failure(let reply): return (reply, nil)
-        }
-        let names: [String]
-        let rows: [[String]]
-        switch parseRecordData(object) {
-        case .success(let parsed): (names, rows) = parsed
+        let (rule, names, rows): (MergeRule, [String], [[String]])
+        switch parseMerge(rule: ruleObject, body: object, pet: false) {
+        case .success(let parsed): (rule, names, rows) = parsed
         case .failure(let reply): return (reply, nil)
         }
         guard names.contains(rule.match1) else {
@@ -423,15 +426,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
             return (error(400, "INVALID_PARAMETER", "Body is not JSON"), nil)
         }
         // A PET merge has its rule at the top level, with match columns spelled without the underscore.
-        let rule: MergeRule
-        switch parseRule(object, pet: true) {
-        case .success(let parsed): rule = parsed
-        case .failure(let reply): return (reply, nil)
-        }
-        let names: [String]
-        let rows: [[String]]
-        switch parseRecordData(object) {
-        case .success(let parsed): (names, rows) = parsed
+        let (rule, names, rows): (MergeRule, [String], [[String]])
+        switch parseMerge(rule: object, body: object, pet: true) {
+        case .success(let parsed): (rule, names, rows) = parsed
         case .failure(let reply): return (reply, nil)
         }
         if let unknown = names.first(where: { !pet.columns.contains($0) && !Self.listKeyColumns.contains($0) }) {
