@@ -54,30 +54,9 @@ import Workflows
         try folder.write("responsys-etl.toml", config())
     }
 
-    private func config(readySuffix: String = "\"ready_suffix\" = \".ready\"") -> String {
-        """
-        [staging]
-        dir = "staging"
-
-        [auth.files]
-        type = "sftp"
-        host = "127.0.0.1"
-        port = \(server.port)
-        username = "\(server.username)"
-        private_key_file = "keys/id_ed25519"
-        known_hosts_file = "keys/known_hosts"
-        pgp_private_key_file = "keys/pgp.asc"
-        pgp_passphrase_env = "TEST_PGP_PASSPHRASE"
-
-        [workflows.events]
-        type = "import-events"
-        auth = "files"
-        remote_dir = "\(remote)"
-        pattern = "*.txt*"
-        \(readySuffix)
-        sink = { type = "sqlite", path = "data/warehouse.sqlite" }
-
-        """
+    private func config(readySuffix: String = "ready_suffix = \".ready\"") -> String {
+        Fixtures.importEventsConfig(
+            port: server.port, username: server.username, remoteDir: remote, readiness: readySuffix)
     }
 
     private func tool(_ arguments: [String]) throws -> ToolProcess.Result {

@@ -44,29 +44,8 @@ final class ImportScenario {
     }
 
     private func config() -> String {
-        """
-        [staging]
-        dir = "staging"
-
-        [auth.files]
-        type = "sftp"
-        host = "127.0.0.1"
-        port = \(server.port)
-        username = "\(server.username)"
-        private_key_file = "keys/id_ed25519"
-        known_hosts_file = "keys/known_hosts"
-        pgp_private_key_file = "keys/pgp.asc"
-        pgp_passphrase_env = "TEST_PGP_PASSPHRASE"
-
-        [workflows.events]
-        type = "import-events"
-        auth = "files"
-        remote_dir = "\(remote)"
-        pattern = "*.txt*"
-        ready_suffix = ".ready"
-        sink = { type = "sqlite", path = "data/warehouse.sqlite" }
-
-        """
+        Fixtures.importEventsConfig(
+            port: server.port, username: server.username, remoteDir: remote, readiness: "ready_suffix = \".ready\"")
     }
 
     /// Starts `responsys-etl run events`; the logs go to `logs/<label>.out|.err`.

@@ -57,4 +57,33 @@ public enum Fixtures {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         return (lines.firstIndex { $0.contains(needle) } ?? -1) + 1
     }
+
+    /// An import-events config against a test sshd: keys in `keys/` beside it (ed25519 client key, known_hosts,
+    /// armored PGP key with its passphrase in TEST_PGP_PASSPHRASE), a SQLite sink in `data/`. `readiness` is
+    /// the line choosing how files are judged finished (`ready_suffix = ".ready"` or `stable_seconds = N`).
+    public static func importEventsConfig(port: Int, username: String, remoteDir: String, readiness: String) -> String {
+        """
+        [staging]
+        dir = "staging"
+
+        [auth.files]
+        type = "sftp"
+        host = "127.0.0.1"
+        port = \(port)
+        username = "\(username)"
+        private_key_file = "keys/id_ed25519"
+        known_hosts_file = "keys/known_hosts"
+        pgp_private_key_file = "keys/pgp.asc"
+        pgp_passphrase_env = "TEST_PGP_PASSPHRASE"
+
+        [workflows.events]
+        type = "import-events"
+        auth = "files"
+        remote_dir = "\(remoteDir)"
+        pattern = "*.txt*"
+        \(readiness)
+        sink = { type = "sqlite", path = "data/warehouse.sqlite" }
+
+        """
+    }
 }
