@@ -57,6 +57,8 @@ let package = Package(
         .executableTarget(name: "diff-bench", dependencies: ["Audience", "Core"], path: "bench/diff-bench"),
         // bench/decrypt.sh: times PGPDecryptor against `gpg --decrypt`.
         .executableTarget(name: "pgp-bench", dependencies: ["Core", "PGP"], path: "bench/pgp-bench"),
+        // bench/load.sh: times the sqlite sink against the sqlite3 shell's import + INSERT … SELECT json_extract.
+        .executableTarget(name: "load-bench", dependencies: ["Core", "Warehouse"], path: "bench/load-bench"),
         // Times the SFTP download against OpenSSH's sftp (bench/sftp-download.sh); not shipped.
         .executableTarget(name: "sftp-bench", dependencies: ["Core", "SFTP"]),
 

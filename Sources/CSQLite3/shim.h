@@ -14,4 +14,7 @@ static inline int retl_sqlite3_bind_blob(sqlite3_stmt *_Nonnull stmt, int index,
     return sqlite3_bind_blob(stmt, index, bytes, byte_count, SQLITE_TRANSIENT);
 }
 
+// Extended result codes are macros built from other macros, which Swift does not import.
+static inline int retl_sqlite3_constraint_notnull(void) { return SQLITE_CONSTRAINT_NOTNULL; }
+
 #endif

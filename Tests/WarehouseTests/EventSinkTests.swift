@@ -88,6 +88,57 @@ private func makeEvents(in folder: TemporaryFolder, name: String = "1234_CLICK_2
         let sink = try SQLiteEventSink(path: folder.file("w.sqlite"))
         let error = #expect(throws: SinkError.self) { try sink.load(ndjsonFile: file, sourceName: "x") }
         #expect(error?.code == .badEvent)
+        #expect(error?.description.contains("line 1: not valid JSON") == true)
+    }
+
+    /// Each line is a valid event with one thing changed; the error names it, and nothing of the line is stored.
+    @Test(arguments: [
+        (#"[1,2]"#, "not a JSON object"),
+        (
+            #"{"_event_id":"e1","stream":"s","event_type":"CLICK","channel":"EMAIL","account_id":"1234","#
+                + #""_source_file":"f","_line":2}"#, "account_id is not a whole number (it is text)"
+        ),
+        (
+            #"{"_event_id":"e1","stream":"s","event_type":"CLICK","channel":"EMAIL","account_id":1234,"#
+                + #""_source_file":"f","_line":2.5}"#, "_line is not a whole number (it is real)"
+        ),
+        (
+            #"{"_event_id":"e1","stream":"s","event_type":"CLICK","channel":"EMAIL","account_id":1234,"#
+                + #""email":null,"_source_file":"f","_line":2}"#, "email is not a string (it is null)"
+        ),
+        (
+            #"{"stream":"s","event_type":"CLICK","channel":"EMAIL","account_id":1234,"#
+                + #""_source_file":"f","_line":2}"#, "the event has no _event_id"
+        ),
+    ])
+    func aLineOfTheWrongShapeIsNamedAndNotStored(line: String, reason: String) throws {
+        let folder = try TemporaryFolder("sink")
+        let file = try folder.write("bad.ndjson", line + "\n")
+        let sink = try SQLiteEventSink(path: folder.file("w.sqlite"))
+        let error = #expect(throws: SinkError.self) { try sink.load(ndjsonFile: file, sourceName: "x") }
+        #expect(error?.code == .badEvent)
+        #expect(error?.description.contains("line 1: \(reason)") == true, "\(error.map { "\($0)" } ?? "")")
+        #expect(try sink.database.query("SELECT count(*) FROM responsys_events") == [[.integer(0)]])
+    }
+
+    @Test func optionalColumnsMayBeAbsentAndAreReadWithTheirTypes() throws {
+        let folder = try TemporaryFolder("sink")
+        let line =
+            #"{"_event_id":"e1","stream":"s","event_type":"OPEN","channel":"EMAIL","account_id":1234,"#
+            + #""riid":70012345,"email":"zoë@example.com","_source_file":"f.txt","_line":7,"extra":[1,{"a":2}]}"#
+        let file = try folder.write("one.ndjson", line + "\n" + line + "\n")
+        let sink = try SQLiteEventSink(path: folder.file("w.sqlite"))
+        #expect(try sink.load(ndjsonFile: file, sourceName: "x") == LoadCounts(inserted: 1, alreadyPresent: 1))
+        let rows = try sink.database.query(
+            "SELECT account_id, list_id, riid, email, customer_id, source_line, typeof(riid), payload "
+                + "FROM responsys_events")
+        #expect(
+            rows == [
+                [
+                    .integer(1234), .null, .integer(70_012_345), .text("zoë@example.com"), .null, .integer(7),
+                    .text("integer"), .text(line),
+                ]
+            ])
     }
 }
 
