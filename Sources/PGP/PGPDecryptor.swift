@@ -209,7 +209,7 @@ public final class PGPDecryptor: Sendable {
         }
 
         if error != 0 {
-            throw classify(error, context: context, recipients: recipients, file: name)
+            throw classify(error, context: context, recipients: recipients, file: name, path: input)
         }
         // gpg refuses a message without MDC by itself; this is the second lock on the same door.
         let result = gpgme_op_decrypt_result(context.handle)
@@ -228,7 +228,7 @@ public final class PGPDecryptor: Sendable {
 
     /// Turns a failed decryption into the error that tells the user what to do.
     private func classify(
-        _ error: gpgme_error_t, context: GPGMEContext, recipients: [String], file: String
+        _ error: gpgme_error_t, context: GPGMEContext, recipients: [String], file: String, path: String
     ) -> PGPError {
         let code = GPGME.code(of: error)
         let text = GPGME.text(of: error)
@@ -248,6 +248,18 @@ public final class PGPDecryptor: Sendable {
         if context.status.integrityProtected == false && !allowNoMDC {
             return noMDCError(file: file)
         }
+        if code == GPG_ERR_NO_DATA {
+            // GnuPG found no usable packet: either the file is something else, or it was cut inside its first
+            // packet (then the recipient ids it reports are garbage, so this comes before the wrong-key check).
+            if PGPDecryptor.startsLikeOpenPGP(path) {
+                return PGPError(
+                    .corrupt, "\(file) is truncated or damaged: it starts like an OpenPGP message but ends too soon",
+                    underlying: text, remedy: "download the file again or ask the sender to re-send it")
+            }
+            return PGPError(
+                .notPGP, "\(file) is not an OpenPGP message", underlying: text,
+                remedy: "check what the sender put on the server; a file named .gpg/.pgp/.asc must be PGP-encrypted")
+        }
         let configuredIDs = Set(configuredKeyIDs.map { $0.uppercased() })
         let recipientIDs = recipients.isEmpty ? context.status.missingSecretKeys : recipients
         if code == GPG_ERR_NO_SECKEY
@@ -260,11 +272,6 @@ public final class PGPDecryptor: Sendable {
                 underlying: text,
                 remedy: "ask the sender to encrypt for the configured key, or set pgp_private_key_file to the key "
                     + "the file is encrypted for")
-        }
-        if code == GPG_ERR_NO_DATA {
-            return PGPError(
-                .notPGP, "\(file) is not an OpenPGP message", underlying: text,
-                remedy: "check what the sender put on the server; a file named .gpg/.pgp/.asc must be PGP-encrypted")
         }
         if code == GPG_ERR_KEY_EXPIRED || context.status.sawKeyExpired && code != GPG_ERR_BAD_DATA {
             return PGPError(
@@ -281,6 +288,19 @@ public final class PGPDecryptor: Sendable {
         default:
             return PGPError(.engine, "gpg could not decrypt \(file)", underlying: text)
         }
+    }
+
+    /// Whether `file` begins with ASCII armour or with the header of a packet an encrypted message starts with
+    /// (RFC 4880 §4.2: bit 7 set; the tag in bits 5–0, or 5–2 in the old format): a session key (1, 3), a
+    /// signature (2, 4), compressed or literal data (8, 11) or a marker (10).
+    static func startsLikeOpenPGP(_ file: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return false }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 27)) ?? Data()
+        if head.starts(with: Data("-----BEGIN PGP MESSAGE-----".utf8)) { return true }
+        guard let first = head.first, first & 0x80 != 0 else { return false }
+        let tag = first & 0x40 != 0 ? first & 0x3F : (first >> 2) & 0x0F
+        return [1, 2, 3, 4, 8, 10, 11].contains(tag)
     }
 
     private func noMDCError(file: String) -> PGPError {

@@ -299,6 +299,20 @@ func expectPGPError(_ code: PGPError.Code, _ body: () throws -> Void) {
         #expect(try scene.leftovers(in: scene.folder.path).isEmpty)
     }
 
+    /// Cut inside its first packet, GnuPG finds "no data"; the file still starts like OpenPGP, so it is damaged,
+    /// not something else.
+    @Test(arguments: [3, 40])
+    func messageCutInItsFirstPacketIsDamagedNotForeign(keep: Int) throws {
+        let scene = try Scene()
+        let decryptor = try scene.decryptor(key: scene.keys.ed)
+        defer { decryptor.stopAgent() }
+        let input = try scene.encrypted("m.gpg", for: [scene.keys.ed], compression: "none")
+        try Files.read(input).prefix(keep).write(to: URL(fileURLWithPath: input))
+
+        expectPGPError(.corrupt) { _ = try decryptor.decrypt(input: input, output: scene.folder.file("out.csv")) }
+        #expect(try scene.leftovers(in: scene.folder.path).isEmpty)
+    }
+
     @Test func tamperedMessageFailsItsIntegrityCheck() throws {
         let scene = try Scene()
         let decryptor = try scene.decryptor(key: scene.keys.ed)
