@@ -4,7 +4,8 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case success = 0
     /// A stage failed; the run can be resumed once the cause is fixed.
     case stageFailed = 1
-    /// The command line or the configuration is wrong; nothing ran.
+    /// The command line or the configuration is wrong (a wrong password, key or passphrase included); the stage that
+    /// found it changed nothing, and running again without fixing it fails the same way.
     case usage = 2
     /// The run finished, but some records were rejected (see the rejects files).
     case finishedWithRejects = 3

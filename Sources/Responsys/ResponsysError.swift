@@ -47,6 +47,8 @@ public struct ResponsysError: DiagnosedError, Equatable {
     public var exitStatus: ExitStatus {
         switch code {
         case .throttled, .unavailable: .temporaryFailure
+        // Wrong credentials are configuration, like a wrong PGP passphrase: a person must fix them.
+        case .authentication: .usage
         default: .stageFailed
         }
     }

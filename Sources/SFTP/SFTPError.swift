@@ -28,7 +28,11 @@ public enum SFTPErrorCode: String, ErrorCode, CaseIterable {
         switch self {
         case .hostNotResolved, .connectionRefused, .connectTimeout, .connectFailed, .connectionLost, .timeout:
             .temporaryFailure
-        case .invalidPinnedFingerprint:
+        // The host key, the client key and its passphrase are configuration: a person must act (and a
+        // changed host key may be an attack), so these alert like a bad config instead of being retried.
+        case .hostKeyMismatch, .hostKeyUnknown, .knownHostsUnreadable, .invalidPinnedFingerprint, .hostKeyNotVerified,
+            .keyFileMissing, .keyFileUnreadable, .puttyKey, .unsupportedKeyFormat, .passphraseRequired,
+            .wrongPassphrase, .keyRefused, .rsaSHA1Refused, .publicKeyAuthNotOffered:
             .usage
         default:
             .stageFailed

@@ -37,6 +37,7 @@ import Testing
         }
         #expect(error?.code == .authentication)
         #expect(error?.errorCode == "INVALID_USER_NAME_PASSWORD")
+        #expect(error?.exitStatus == .usage)
         #expect(error.map { !$0.description.contains("wrong-password") } == true)
     }
 
