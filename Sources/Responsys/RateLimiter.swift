@@ -37,8 +37,11 @@ final class RateLimiter: @unchecked Sendable {
 
     private var spacing: Double { window * (1 + margin) / Double(limit) }
 
-    /// Blocks until this call may be sent, and takes its slot.
-    func acquire() {
+    /// Blocks until this call may be sent, and takes its slot. Returns the seconds it waited, so a long wait can
+    /// be logged (otherwise a retry's log shows its back-off but not the pacing that came on top of it).
+    @discardableResult
+    func acquire() -> Double {
+        let started = monotonicSeconds()
         while true {
             let now = monotonicSeconds()
             let wait = lock.withLock { () -> Double in
@@ -49,7 +52,7 @@ final class RateLimiter: @unchecked Sendable {
                 nextGrant = granted + spacing
                 return 0
             }
-            if wait <= 0 { return }
+            if wait <= 0 { return now - started }
             Thread.sleep(forTimeInterval: min(wait, 1))
         }
     }

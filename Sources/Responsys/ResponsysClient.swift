@@ -214,7 +214,8 @@ public final class ResponsysClient: @unchecked Sendable {
 
         while true {
             let session = try currentSession()
-            limiter.acquire()
+            let paced = limiter.acquire()
+            if paced >= 1 { log.info("waited for the rate limit", ["seconds": String(format: "%.2f", paced)]) }
             var headers: [(name: String, value: String)] = [
                 ("Authorization", session.token), ("Accept", "application/json"),
             ]
@@ -371,7 +372,10 @@ public final class ResponsysClient: @unchecked Sendable {
         var failures = 0
         var throttleWaits = 0
         while true {
-            limiter.acquire()
+            let paced = limiter.acquire()
+            if paced >= 1 {
+                logger.info("waited for the login rate limit", ["seconds": String(format: "%.2f", paced)])
+            }
             let response: HTTPResponse
             do {
                 response = try http.send(request)
