@@ -26,7 +26,7 @@ import Testing
             ])
     }
 
-    private func writeConfig(backFill: Bool = true, _ extra: String = "") throws {
+    private func writeConfig(backFill: Bool = true, list: Bool = true, _ extra: String = "") throws {
         try folder.write(
             "responsys-etl.toml",
             """
@@ -43,7 +43,7 @@ import Testing
             type = "export-campaign"
             auth = "rest"
             campaign = "WELCOME"
-            list = "\(Self.list)"
+            \(list ? "list = \"\(Self.list)\"" : "")
             source = { type = "file", path = "signups.csv" }
             additional_fields = ["first_name"]
             back_fill = \(backFill)
@@ -225,6 +225,42 @@ import Testing
             #expect(final.values.allSatisfy { $0 == 1 })
         }
         #expect(try fake.calls("mergeTriggerEmail").count == (point == "before-trigger" ? 3 : 4))
+    }
+
+    /// DESIGN's example has no `list`: `check` and `run` both take the list the campaign sends to from
+    /// Responsys, and agree when the campaign does not exist.
+    @Test func withoutListTheCampaignsListIsReadFromResponsys() throws {
+        try writeConfig(list: false)
+        let check = try tool(["check", "welcome"])
+        #expect(check.status == 0, "exit \(check.status): \(check.stderr)")
+        #expect(check.stdout.contains("campaign WELCOME: sends to list \(Self.list)"), "\(check.stdout)")
+        #expect(check.stdout.contains("extension table Lytics_User_Fields of list \(Self.list): exists"))
+
+        try signups(Self.people(0..<3))
+        let run = try tool(["run", "welcome"])
+        #expect(run.status == 0, "exit \(run.status): \(run.stderr)")
+        #expect(try sent().count == 3)
+        let merges = try fake.calls("mergeListMembers").compactMap { $0["path"] as? String }
+        #expect(merges == ["/rest/api/v1.3/lists/\(Self.list)/members"])
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["person002@example.org"]?["FIRST_NAME"] == "Person 2")
+
+        // Nobody new: no need to ask for the list.
+        let before = try fake.calls("retrieveCampaign").count
+        #expect(try tool(["run", "welcome"]).status == 0)
+        #expect(try fake.calls("retrieveCampaign").count == before)
+
+        // A campaign that does not exist: check and run both say so, exit 2, nothing sent.
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
+        try folder.write("responsys-etl.toml", config)
+        let missing = try tool(["check", "welcome"])
+        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.contains("campaign GOODBYE"))
+        try signups(Self.people(0..<4))
+        let refused = try tool(["run", "welcome"])
+        #expect(refused.status == 2, "exit \(refused.status): \(refused.stderr)")
+        #expect(refused.stderr.contains("campaign GOODBYE"))
+        #expect(try sent().count == 3)
     }
 
     @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {
