@@ -157,9 +157,12 @@ struct Commands {
             }
             defer { lock.release() }
             let removed = try area.clean(finishedBefore: cutoff)
+            // Trigger journals of removed runs, once settled and folded into the delivered state.
+            let journals = try TriggerJournals.prune(in: area)
             Output.write(
                 "\(workflow.name): removed \(removed.count) runs\(removed.isEmpty ? "" : ": ")"
-                    + removed.map(\.text).joined(separator: " ") + "\n")
+                    + removed.map(\.text).joined(separator: " ")
+                    + (journals.isEmpty ? "" : "; \(journals.count) settled trigger journals") + "\n")
         }
         return status
     }

@@ -227,6 +227,81 @@ import Testing
         #expect(try fake.calls("mergeTriggerEmail").count == (point == "before-trigger" ? 3 : 4))
     }
 
+    /// Killed with the first trigger in flight: `status` reports its recipients from the journal at once,
+    /// not only after the next run found them.
+    @Test func statusReportsTriggersInFlightAtACrashBeforeTheNextRun() throws {
+        try writeConfig()
+        try signups(Self.people(0..<250))
+        let crashed = try tool(["run", "welcome"], crashAt: "before-trigger:1")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        let runID = (try runFolders()[0] as NSString).lastPathComponent
+        let inFlight = Set(Self.people(0..<200).map { String($0.prefix { $0 != "," }) })
+
+        let json = try tool(["status", "welcome", "--json"])
+        #expect(json.status == 0, "exit \(json.status): \(json.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let outcomes = (object?["workflows"] as? [[String: Any]])?.first?["unknownOutcomes"] as? [[String: Any]]
+        #expect(outcomes?.count == 1)
+        #expect(outcomes?.first?["run"] as? String == runID)
+        #expect(Set(outcomes?.first?["recipients"] as? [String] ?? []) == inFlight)
+        #expect(outcomes?.first?["requests"] as? [String] == ["000001-03-trigger.json"])
+
+        let text = try tool(["status", "welcome"])
+        #expect(text.stdout.contains("run \(runID): 200 emails with an unknown outcome"), "\(text.stdout)")
+        #expect(text.stdout.contains("--run \(runID) --resend-unknown"), "\(text.stdout)")
+        #expect(text.stdout.contains("does not resend the emails of unknown outcome"), "\(text.stdout)")
+        #expect(!text.stdout.contains("unfinished (resumes on the next run)\n"), "\(text.stdout)")
+
+        // Once sent on request, nothing is in doubt any more.
+        #expect(try tool(["run", "welcome"]).status == 3)
+        let resent = try tool(["stage", "welcome", "load", "--run", runID, "--resend-unknown"])
+        #expect(resent.status == 0, "exit \(resent.status): \(resent.stderr)")
+        let after = try tool(["status", "welcome", "--json"])
+        let afterObject = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
+        let afterOutcomes = (afterObject?["workflows"] as? [[String: Any]])?.first?["unknownOutcomes"] as? [Any]
+        #expect(afterOutcomes?.isEmpty == true)
+        #expect(try sent().count == 250)
+    }
+
+    private func journals() throws -> [String] {
+        try Files.list(folder.file("staging/welcome/state/triggers")).filter { !$0.hasPrefix(".") }
+    }
+
+    /// A run that sends nothing leaves no journal; `clean` removes the journals of the runs it removed once
+    /// they are settled, and never one whose outcome is unknown.
+    @Test func cleanPrunesSettledTriggerJournalsAndKeepsThoseInDoubt() throws {
+        try writeConfig()
+        try signups(Self.people(0..<5))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        #expect(try tool(["run", "welcome"]).status == 0)
+        try signups(Self.people(0..<6))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let runs = try runFolders().map { ($0 as NSString).lastPathComponent }
+        #expect(runs.count == 3)
+        // Only the two runs that sent a trigger have a journal.
+        #expect(try journals().map { String($0.prefix { $0 != "." }) } == [runs[0], runs[2]])
+
+        let cleaned = try tool(["clean", "--older-than", "0s"])
+        #expect(cleaned.status == 0, "exit \(cleaned.status): \(cleaned.stderr)")
+        #expect(cleaned.stdout.contains("removed 2 runs"), "\(cleaned.stdout)")
+        #expect(cleaned.stdout.contains("1 settled trigger journals"), "\(cleaned.stdout)")
+        #expect(try journals().map { String($0.prefix { $0 != "." }) } == [runs[2]])
+
+        // A trigger in flight at a crash, whose run the operator removes to never send it: its journal stays
+        // (it holds the recipient back) through every clean.
+        try signups(Self.people(0..<7))
+        #expect(try tool(["run", "welcome"], crashAt: "before-trigger:1").status == 9)
+        let stuck = try #require(try runFolders().last)
+        let stuckID = (stuck as NSString).lastPathComponent
+        try FileManager.default.removeItem(atPath: stuck)
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let again = try tool(["clean", "--older-than", "0s"])
+        #expect(again.status == 0, "exit \(again.status): \(again.stderr)")
+        #expect(try journals().map { String($0.prefix { $0 != "." }) } == [stuckID])
+        #expect(try sent().count == 6)
+        #expect(try sent()["person006@example.org"] == nil)
+    }
+
     /// DESIGN's example has no `list`: `check` and `run` both take the list the campaign sends to from
     /// Responsys, and agree when the campaign does not exist.
     @Test func withoutListTheCampaignsListIsReadFromResponsys() throws {
