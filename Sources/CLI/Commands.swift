@@ -112,6 +112,9 @@ struct Commands {
         }
         let options = StageOptions(
             force: invocation.flag("--force"), resendUnknown: invocation.flag("--resend-unknown"))
+        if options.force, workflow.type == .exportCampaign {
+            try TriggerJournals.refuseForcedRebuild(of: stageName, run: run, in: area)
+        }
         let runner = StageRunner(area: area, stages: stages, logger: logger.with(["workflow": workflow.name]))
         let status = try runner.runOne(stageName, of: run, force: options.force, options: options)
         Output.write(RunSummary.text(for: run, dryRun: false))

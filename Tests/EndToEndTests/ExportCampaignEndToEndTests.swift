@@ -338,6 +338,29 @@ import Testing
         #expect(try sent().count == 3)
     }
 
+    /// Rebuilding the plan of a run that emailed and wrote its state would record that it emailed nobody:
+    /// refused; forcing its load keeps the history (rebuilt from the journal) and sends nothing again.
+    @Test func forcingTheTransformOfARunThatEmailedIsRefusedAndItsHistoryKept() throws {
+        try writeConfig()
+        try signups(Self.people(0..<250))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let runID = (try runFolders()[0] as NSString).lastPathComponent
+
+        for stage in ["transform", "extract"] {
+            let forced = try tool(["stage", "welcome", stage, "--run", runID, "--force"])
+            #expect(forced.status == 2, "exit \(forced.status): \(forced.stderr)")
+            #expect(forced.stderr.contains("already emailed 250 members"), "\(forced.stderr)")
+        }
+        let load = try tool(["stage", "welcome", "load", "--run", runID, "--force"])
+        #expect(load.status == 0, "exit \(load.status): \(load.stderr)")
+        #expect(load.stdout.contains("emails_sent=250"), "\(load.stdout)")
+        let status = try tool(["status", "welcome"])
+        #expect(status.stdout.contains("emails_sent=250"), "\(status.stdout)")
+        #expect(status.stdout.contains("triggers=2"), "\(status.stdout)")
+        #expect(try fake.calls("mergeTriggerEmail").count == 2)
+        #expect(try sent().values.allSatisfy { $0 == 1 })
+    }
+
     @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {
         try writeConfig()
         let ok = try tool(["check", "welcome"])

@@ -168,8 +168,35 @@ public struct TriggersInDoubt: Sendable, Equatable {
 
 }
 
-/// The trigger journals of a workflow, for `status` and `clean`.
+/// The trigger journals of a workflow, for `status`, `clean` and `stage --force`.
 public enum TriggerJournals {
+    /// Refuses `stage extract|transform --force` on a run whose load sent trigger emails and wrote the
+    /// delivered state: the stage would diff against the state that run itself wrote, find nobody entered,
+    /// and the run would then record that it emailed nobody. Nothing would be sent twice, but the run's
+    /// history would be false. `load --force` stays allowed: it rebuilds its receipts from the journal.
+    public static func refuseForcedRebuild(of stage: StageName, run: RunFolder, in area: WorkflowArea) throws {
+        guard stage < .load else { return }
+        let idFile = run.path + "/" + TriggerJournal.journalIDName
+        guard let data = try? Files.read(idFile) else { return }
+        let folder = area.statePath + "/triggers/" + run.id.text + "." + String(decoding: data, as: UTF8.self)
+        guard Files.exists(folder + "/" + TriggerJournal.stateUpdatedName) else { return }
+        let journal = TriggerJournal(folder: folder, run: run.id.text)
+        var emailed = 0
+        for file in try Files.list(folder) where file.hasSuffix(".json") && !file.hasPrefix(".") {
+            guard let entry = try journal.entry(file), entry.state == .sent else { continue }
+            emailed += entry.receipt?.succeeded ?? entry.emails.count
+        }
+        guard emailed > 0 else { return }
+        throw ETLError(
+            .usage,
+            "run \(run.id) of \(area.name) already emailed \(emailed) members and wrote the delivered state; "
+                + "\(stage.rawValue) --force would diff against that state and record the run as having emailed "
+                + "nobody",
+            remedy: "its staged files and history stay as they are; `responsys-etl stage \(area.name) load --run "
+                + "\(run.id) --force` re-checks its load without sending anything again; new members go with the "
+                + "next `responsys-etl run \(area.name)`")
+    }
+
     /// Every run of the workflow whose journal holds triggers of unknown outcome.
     public static func inDoubt(in area: WorkflowArea) throws -> [TriggersInDoubt] {
         try TriggerJournal.inDoubt(area: area)
