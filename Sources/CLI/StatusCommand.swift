@@ -57,10 +57,10 @@ struct StatusCommand {
                 text += "  run \(unknown.run): \(unknown.recipients.count) emails with an unknown outcome "
                 text += "(\(unknown.file)): " + unknown.recipients.prefix(10).joined(separator: ", ")
                 text += unknown.recipients.count > 10 ? ", …\n" : "\n"
-                text += "    they may or may not have been sent; the next run does not send them again (it sends "
-                text +=
-                    "the rest and exits 3).\n    Check in Responsys, then `responsys-etl stage \(workflow.name) load "
-                text += "--run \(unknown.run) --resend-unknown` sends them; removing the run folder never does.\n"
+                text += "    they may or may not have been sent; no run sends them again on its own (its other "
+                text += "triggers go on, and it exits 3 until someone decides).\n    Check in Responsys, then "
+                text += "`responsys-etl stage \(workflow.name) load --run \(unknown.run) --resend-unknown` sends "
+                text += "them; removing the run folder gives them up.\n"
             }
             let inDoubt = Set(workflow.unknownOutcomes.map(\.run))
             for (index, run) in workflow.runs.enumerated() {
