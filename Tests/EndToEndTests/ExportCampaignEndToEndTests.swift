@@ -310,6 +310,7 @@ import Testing
         #expect(check.status == 0, "exit \(check.status): \(check.stderr)")
         #expect(check.stdout.contains("campaign WELCOME: sends to list \(Self.list)"), "\(check.stdout)")
         #expect(check.stdout.contains("extension table Lytics_User_Fields of list \(Self.list): exists"))
+        #expect(!Files.exists(folder.file("staging")), "check creates nothing")
 
         try signups(Self.people(0..<3))
         let run = try tool(["run", "welcome"])
