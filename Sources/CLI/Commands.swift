@@ -112,6 +112,9 @@ struct Commands {
         }
         let options = StageOptions(
             force: invocation.flag("--force"), resendUnknown: invocation.flag("--resend-unknown"))
+        if options.force, workflow.type == .exportCampaign {
+            try TriggerJournals.refuseForcedRebuild(of: stageName, run: run, in: area)
+        }
         let runner = StageRunner(area: area, stages: stages, logger: logger.with(["workflow": workflow.name]))
         let status = try runner.runOne(stageName, of: run, force: options.force, options: options)
         Output.write(RunSummary.text(for: run, dryRun: false))
@@ -157,9 +160,12 @@ struct Commands {
             }
             defer { lock.release() }
             let removed = try area.clean(finishedBefore: cutoff)
+            // Trigger journals of removed runs, once settled and folded into the delivered state.
+            let journals = try TriggerJournals.prune(in: area)
             Output.write(
                 "\(workflow.name): removed \(removed.count) runs\(removed.isEmpty ? "" : ": ")"
-                    + removed.map(\.text).joined(separator: " ") + "\n")
+                    + removed.map(\.text).joined(separator: " ")
+                    + (journals.isEmpty ? "" : "; \(journals.count) settled trigger journals") + "\n")
         }
         return status
     }

@@ -2,6 +2,7 @@ import Config
 import Core
 import Foundation
 import Staging
+import Workflows
 
 /// `status [WORKFLOW] [--json]`: what each workflow's runs did. Reads only; never takes the lock, so it
 /// works while a run is active.
@@ -23,9 +24,9 @@ struct StatusCommand {
             let area = WorkflowArea(stagingRoot: config.stagingDir, workflow: name)
             let runs = try area.runIDs().suffix(StatusCommand.runsShown).compactMap { try area.openRun($0)?.record }
             let holder = WorkflowLock.activeHolder(path: area.lockPath)
-            let unknown = try runs.filter { !$0.isFinished }.compactMap { record in
-                try UnknownOutcome.read(run: record.run.text, path: area.runsPath + "/" + record.run.text)
-            }
+            // The trigger journal, not the load folder: after a crash with a trigger in flight only the
+            // journal knows, until the next run writes load/unknown.ndjson.
+            let unknown = try TriggerJournals.inDoubt(in: area).map { UnknownOutcome($0, area: area) }
             report.append(
                 WorkflowStatus(
                     name: name, type: workflow.type.rawValue, active: holder != nil, activePID: holder?.pid,
@@ -56,13 +57,22 @@ struct StatusCommand {
                 text += "  run \(unknown.run): \(unknown.recipients.count) emails with an unknown outcome "
                 text += "(\(unknown.file)): " + unknown.recipients.prefix(10).joined(separator: ", ")
                 text += unknown.recipients.count > 10 ? ", …\n" : "\n"
+                text += "    they may or may not have been sent; no run sends them again on its own (its other "
+                text += "triggers go on, and it exits 3 until someone decides).\n    Check in Responsys, then "
+                text += "`responsys-etl stage \(workflow.name) load --run \(unknown.run) --resend-unknown` sends "
+                text += "them; removing the run folder gives them up.\n"
             }
+            let inDoubt = Set(workflow.unknownOutcomes.map(\.run))
             for (index, run) in workflow.runs.enumerated() {
                 let current = index == 0 && workflow.active
+                let resumes =
+                    inDoubt.contains(run.run.text)
+                    ? "unfinished (resumes on the next run, which does not resend the emails of unknown outcome)"
+                    : "unfinished (resumes on the next run)"
                 let state =
                     run.isFinished
                     ? "finished, exit \(run.exitStatus ?? 0)" + (run.dryRun ? ", dry run" : "")
-                    : current ? "running" : "unfinished (resumes on the next run)"
+                    : current ? "running" : resumes
                 text += "  \(run.run.text)  \(state)\n"
                 for stage in run.stages {
                     let counts = stage.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -93,20 +103,21 @@ struct WorkflowStatus: Encodable {
     let runs: [RunRecord]
 }
 
-/// The recipients listed in a run's `load/unknown.ndjson`.
+/// The recipients of a run's triggers whose outcome is unknown, from the trigger journal. `file` is the
+/// run's `load/unknown.ndjson` once a run wrote it, the journal folder before that.
 struct UnknownOutcome: Encodable {
     let run: String
     let file: String
+    let journal: String
+    let requests: [String]
     let recipients: [String]
 
-    static func read(run: String, path: String) throws -> UnknownOutcome? {
-        let file = path + "/load/unknown.ndjson"
-        guard Files.exists(file) else { return nil }
-        let lines = String(decoding: try Files.read(file), as: UTF8.self).split(separator: "\n")
-        let recipients = lines.compactMap { line -> String? in
-            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return object?["email"] as? String
-        }
-        return UnknownOutcome(run: run, file: file, recipients: recipients)
+    init(_ doubt: TriggersInDoubt, area: WorkflowArea) {
+        let listed = area.runsPath + "/" + doubt.run + "/load/unknown.ndjson"
+        run = doubt.run
+        file = Files.exists(listed) ? listed : doubt.journal
+        journal = doubt.journal
+        requests = doubt.requests
+        recipients = doubt.recipients
     }
 }

@@ -100,6 +100,56 @@ public final class PGPDecryptor: Sendable {
         }
     }
 
+    /// Proves that the passphrase unlocks the key, for `check`: encrypts a few bytes to the configured keys
+    /// in this home and decrypts them, so a wrong or missing passphrase fails here with the error a run
+    /// would give (`.wrongPassphrase`, `.missingPassphrase`). Its files are written in the home and removed.
+    public func verifyPassphrase() throws {
+        let cipherPath = homeDirectory + "/passphrase-check.gpg"
+        let plainPath = homeDirectory + "/passphrase-check.txt"
+        defer {
+            unlink(cipherPath)
+            unlink(plainPath)
+        }
+        try encryptToConfiguredKeys(Data("responsys-etl check\n".utf8), to: cipherPath)
+        _ = try decrypt(input: cipherPath, output: plainPath)
+    }
+
+    private func encryptToConfiguredKeys(_ plaintext: Data, to path: String) throws {
+        let context = try GPGMEContext(homeDirectory: homeDirectory, passphrase: nil)
+        var keys: [gpgme_key_t?] = []
+        defer { keys.compactMap { $0 }.forEach { gpgme_key_unref($0) } }
+        for fingerprint in configuredFingerprints {
+            var key: gpgme_key_t?
+            try GPGME.check(
+                gpgme_get_key(context.handle, fingerprint, &key, 0), .engine,
+                "cannot find the public part of the PGP key \(fingerprint)")
+            keys.append(key)
+        }
+        keys.append(nil)
+
+        var plain: gpgme_data_t?
+        let created = plaintext.withUnsafeBytes { bytes in
+            gpgme_data_new_from_mem(&plain, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, 1)
+        }
+        try GPGME.check(created, .engine, "cannot hand the check message to gpgme")
+        defer { gpgme_data_release(plain) }
+        var cipher: gpgme_data_t?
+        try GPGME.check(gpgme_data_new(&cipher), .engine, "cannot create a gpgme buffer")
+        defer { gpgme_data_release(cipher) }
+        try GPGME.check(
+            gpgme_op_encrypt(context.handle, &keys, GPGME_ENCRYPT_ALWAYS_TRUST, plain, cipher), .engine,
+            "cannot encrypt a check message to the PGP key \(configuredFingerprints.joined(separator: ", "))")
+
+        var length = 0
+        guard let buffer = gpgme_data_release_and_get_mem(cipher, &length) else {
+            cipher = nil
+            throw PGPError(.engine, "gpgme returned no encrypted check message")
+        }
+        cipher = nil
+        defer { gpgme_free(buffer) }
+        try Files.writeAtomically(Data(bytes: buffer, count: length), to: path)
+    }
+
     /// Decrypts `input` into `output`, verifying a signature when there is one.
     ///
     /// The plaintext is written under a temporary name beside `output` and renamed only after gpg

@@ -131,14 +131,34 @@ public final class ResponsysClient: @unchecked Sendable {
     /// Whether the campaign exists (`GET /rest/api/v1.3/campaigns/{campaign}`; this endpoint is not in the
     /// reference we work from, it is Oracle's "retrieve a campaign").
     public func campaignExists(_ campaign: String) throws -> Bool {
+        try campaignInfo(campaign) != nil
+    }
+
+    /// The profile list a campaign sends to: `listName` of Oracle's "Fetch A Campaign"
+    /// (`GET /rest/api/v1.3/campaigns/{campaign}`; Oracle's REST spec 2023.03.03 describes it as "Profile list
+    /// name which contains the audience for this campaign"). Nil when the campaign does not exist; throws
+    /// `.unexpectedResponse` when the answer names no list.
+    public func campaignList(_ campaign: String) throws -> String? {
+        guard let object = try campaignInfo(campaign) else { return nil }
+        guard let list = object["listName"] as? String, !list.isEmpty else {
+            throw ResponsysError(
+                .unexpectedResponse,
+                "the campaign \(campaign) fetched from \(hostName) names no profile list (listName)")
+        }
+        return list
+    }
+
+    /// The campaign object, nil when Responsys answers that it does not exist.
+    private func campaignInfo(_ campaign: String) throws -> [String: Any]? {
+        let response: HTTPResponse
         do {
-            _ = try answered(
+            response = try answered(
                 .retrieveCampaign, method: "GET", path: "/rest/api/v1.3/campaigns/\(segment(campaign))",
                 what: "campaign \(campaign)")
-            return true
         } catch let error as ResponsysError where error.code == .notFound {
-            return false
+            return nil
         }
+        return (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] ?? [:]
     }
 
     /// Logs in now (normally done on the first call); `check` uses it to test the credentials.

@@ -26,7 +26,7 @@ import Testing
             ])
     }
 
-    private func writeConfig(backFill: Bool = true, _ extra: String = "") throws {
+    private func writeConfig(backFill: Bool = true, list: Bool = true, _ extra: String = "") throws {
         try folder.write(
             "responsys-etl.toml",
             """
@@ -43,7 +43,7 @@ import Testing
             type = "export-campaign"
             auth = "rest"
             campaign = "WELCOME"
-            list = "\(Self.list)"
+            \(list ? "list = \"\(Self.list)\"" : "")
             source = { type = "file", path = "signups.csv" }
             additional_fields = ["first_name"]
             back_fill = \(backFill)
@@ -225,6 +225,141 @@ import Testing
             #expect(final.values.allSatisfy { $0 == 1 })
         }
         #expect(try fake.calls("mergeTriggerEmail").count == (point == "before-trigger" ? 3 : 4))
+    }
+
+    /// Killed with the first trigger in flight: `status` reports its recipients from the journal at once,
+    /// not only after the next run found them.
+    @Test func statusReportsTriggersInFlightAtACrashBeforeTheNextRun() throws {
+        try writeConfig()
+        try signups(Self.people(0..<250))
+        let crashed = try tool(["run", "welcome"], crashAt: "before-trigger:1")
+        #expect(crashed.status == 9, "exit \(crashed.status): \(crashed.stderr)")
+        let runID = (try runFolders()[0] as NSString).lastPathComponent
+        let inFlight = Set(Self.people(0..<200).map { String($0.prefix { $0 != "," }) })
+
+        let json = try tool(["status", "welcome", "--json"])
+        #expect(json.status == 0, "exit \(json.status): \(json.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let outcomes = (object?["workflows"] as? [[String: Any]])?.first?["unknownOutcomes"] as? [[String: Any]]
+        #expect(outcomes?.count == 1)
+        #expect(outcomes?.first?["run"] as? String == runID)
+        #expect(Set(outcomes?.first?["recipients"] as? [String] ?? []) == inFlight)
+        #expect(outcomes?.first?["requests"] as? [String] == ["000001-03-trigger.json"])
+
+        let text = try tool(["status", "welcome"])
+        #expect(text.stdout.contains("run \(runID): 200 emails with an unknown outcome"), "\(text.stdout)")
+        #expect(text.stdout.contains("--run \(runID) --resend-unknown"), "\(text.stdout)")
+        #expect(text.stdout.contains("does not resend the emails of unknown outcome"), "\(text.stdout)")
+        #expect(!text.stdout.contains("unfinished (resumes on the next run)\n"), "\(text.stdout)")
+
+        // Once sent on request, nothing is in doubt any more.
+        #expect(try tool(["run", "welcome"]).status == 3)
+        let resent = try tool(["stage", "welcome", "load", "--run", runID, "--resend-unknown"])
+        #expect(resent.status == 0, "exit \(resent.status): \(resent.stderr)")
+        let after = try tool(["status", "welcome", "--json"])
+        let afterObject = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
+        let afterOutcomes = (afterObject?["workflows"] as? [[String: Any]])?.first?["unknownOutcomes"] as? [Any]
+        #expect(afterOutcomes?.isEmpty == true)
+        #expect(try sent().count == 250)
+    }
+
+    private func journals() throws -> [String] {
+        try Files.list(folder.file("staging/welcome/state/triggers")).filter { !$0.hasPrefix(".") }
+    }
+
+    /// A run that sends nothing leaves no journal; `clean` removes the journals of the runs it removed once
+    /// they are settled, and never one whose outcome is unknown.
+    @Test func cleanPrunesSettledTriggerJournalsAndKeepsThoseInDoubt() throws {
+        try writeConfig()
+        try signups(Self.people(0..<5))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        #expect(try tool(["run", "welcome"]).status == 0)
+        try signups(Self.people(0..<6))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let runs = try runFolders().map { ($0 as NSString).lastPathComponent }
+        #expect(runs.count == 3)
+        // Only the two runs that sent a trigger have a journal.
+        #expect(try journals().map { String($0.prefix { $0 != "." }) } == [runs[0], runs[2]])
+
+        let cleaned = try tool(["clean", "--older-than", "0s"])
+        #expect(cleaned.status == 0, "exit \(cleaned.status): \(cleaned.stderr)")
+        #expect(cleaned.stdout.contains("removed 2 runs"), "\(cleaned.stdout)")
+        #expect(cleaned.stdout.contains("1 settled trigger journals"), "\(cleaned.stdout)")
+        #expect(try journals().map { String($0.prefix { $0 != "." }) } == [runs[2]])
+
+        // A trigger in flight at a crash, whose run the operator removes to never send it: its journal stays
+        // (it holds the recipient back) through every clean.
+        try signups(Self.people(0..<7))
+        #expect(try tool(["run", "welcome"], crashAt: "before-trigger:1").status == 9)
+        let stuck = try #require(try runFolders().last)
+        let stuckID = (stuck as NSString).lastPathComponent
+        try FileManager.default.removeItem(atPath: stuck)
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let again = try tool(["clean", "--older-than", "0s"])
+        #expect(again.status == 0, "exit \(again.status): \(again.stderr)")
+        #expect(try journals().map { String($0.prefix { $0 != "." }) } == [stuckID])
+        #expect(try sent().count == 6)
+        #expect(try sent()["person006@example.org"] == nil)
+    }
+
+    /// DESIGN's example has no `list`: `check` and `run` both take the list the campaign sends to from
+    /// Responsys, and agree when the campaign does not exist.
+    @Test func withoutListTheCampaignsListIsReadFromResponsys() throws {
+        try writeConfig(list: false)
+        let check = try tool(["check", "welcome"])
+        #expect(check.status == 0, "exit \(check.status): \(check.stderr)")
+        #expect(check.stdout.contains("campaign WELCOME: sends to list \(Self.list)"), "\(check.stdout)")
+        #expect(check.stdout.contains("extension table Lytics_User_Fields of list \(Self.list): exists"))
+        #expect(!Files.exists(folder.file("staging")), "check creates nothing")
+
+        try signups(Self.people(0..<3))
+        let run = try tool(["run", "welcome"])
+        #expect(run.status == 0, "exit \(run.status): \(run.stderr)")
+        #expect(try sent().count == 3)
+        let merges = try fake.calls("mergeListMembers").compactMap { $0["path"] as? String }
+        #expect(merges == ["/rest/api/v1.3/lists/\(Self.list)/members"])
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["person002@example.org"]?["FIRST_NAME"] == "Person 2")
+
+        // Nobody new: no need to ask for the list.
+        let before = try fake.calls("retrieveCampaign").count
+        #expect(try tool(["run", "welcome"]).status == 0)
+        #expect(try fake.calls("retrieveCampaign").count == before)
+
+        // A campaign that does not exist: check and run both say so, exit 2, nothing sent.
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
+        try folder.write("responsys-etl.toml", config)
+        let missing = try tool(["check", "welcome"])
+        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.contains("campaign GOODBYE"))
+        try signups(Self.people(0..<4))
+        let refused = try tool(["run", "welcome"])
+        #expect(refused.status == 2, "exit \(refused.status): \(refused.stderr)")
+        #expect(refused.stderr.contains("campaign GOODBYE"))
+        #expect(try sent().count == 3)
+    }
+
+    /// Rebuilding the plan of a run that emailed and wrote its state would record that it emailed nobody:
+    /// refused; forcing its load keeps the history (rebuilt from the journal) and sends nothing again.
+    @Test func forcingTheTransformOfARunThatEmailedIsRefusedAndItsHistoryKept() throws {
+        try writeConfig()
+        try signups(Self.people(0..<250))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let runID = (try runFolders()[0] as NSString).lastPathComponent
+
+        for stage in ["transform", "extract"] {
+            let forced = try tool(["stage", "welcome", stage, "--run", runID, "--force"])
+            #expect(forced.status == 2, "exit \(forced.status): \(forced.stderr)")
+            #expect(forced.stderr.contains("already emailed 250 members"), "\(forced.stderr)")
+        }
+        let load = try tool(["stage", "welcome", "load", "--run", runID, "--force"])
+        #expect(load.status == 0, "exit \(load.status): \(load.stderr)")
+        #expect(load.stdout.contains("emails_sent=250"), "\(load.stdout)")
+        let status = try tool(["status", "welcome"])
+        #expect(status.stdout.contains("emails_sent=250"), "\(status.stdout)")
+        #expect(status.stdout.contains("triggers=2"), "\(status.stdout)")
+        #expect(try fake.calls("mergeTriggerEmail").count == 2)
+        #expect(try sent().values.allSatisfy { $0 == 1 })
     }
 
     @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {

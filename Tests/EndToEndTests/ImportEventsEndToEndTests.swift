@@ -14,6 +14,7 @@ import Workflows
     let remote: String
     let gnupg: GnuPGFixture
     let written: SampleData.Written
+    let pgpFingerprint: String
 
     init() throws {
         folder = try TemporaryFolder("import-e2e")
@@ -27,6 +28,7 @@ import Workflows
 
         gnupg = try GnuPGFixture()
         let pgpKey = try gnupg.generateKey(name: "etl", algorithm: "ed25519", passphrase: "pgp pass phrase")
+        pgpFingerprint = pgpKey.fingerprint
         try FileManager.default.copyItem(atPath: pgpKey.armoredSecretKey, toPath: folder.file("keys/pgp.asc"))
 
         let generated = folder.file("generated")
@@ -59,9 +61,49 @@ import Workflows
             port: server.port, username: server.username, remoteDir: remote, readiness: readySuffix)
     }
 
-    private func tool(_ arguments: [String]) throws -> ToolProcess.Result {
+    private func tool(_ arguments: [String], passphrase: String = "pgp pass phrase") throws -> ToolProcess.Result {
         try ToolProcess.run(
-            "responsys-etl", arguments, in: folder.path, environment: ["TEST_PGP_PASSPHRASE": "pgp pass phrase"])
+            "responsys-etl", arguments, in: folder.path, environment: ["TEST_PGP_PASSPHRASE": passphrase])
+    }
+
+    /// Every path under the test folder with its size and modification time.
+    private func tree() throws -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: folder.path)
+        var paths: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            let attributes = try FileManager.default.attributesOfItem(atPath: folder.file(path))
+            let size = attributes[.size] as? Int ?? -1
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            paths.append("\(path) \(size) \(modified)")
+        }
+        return paths.sorted()
+    }
+
+    /// `check` reaches the server and proves the passphrase, and leaves the folder as it found it: no
+    /// warehouse, no staging folder, no GnuPG home.
+    @Test func checkChangesNothingAndProvesThePassphrase() throws {
+        let before = try tree()
+        let result = try tool(["check", "events"])
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        #expect(result.stdout.contains("the passphrase unlocks it"), "\(result.stdout)")
+        #expect(result.stdout.contains("does not exist yet"), "\(result.stdout)")
+        #expect(try tree() == before)
+        #expect(!Files.exists(folder.file("data")) && !Files.exists(folder.file("staging")))
+
+        // With a wrong passphrase check fails as a run would, naming the key and never the passphrases.
+        let wrong = try tool(["check", "events"], passphrase: "not the pass phrase")
+        #expect(wrong.status == 2, "exit \(wrong.status): \(wrong.stderr)")
+        #expect(wrong.stderr.contains("passphrase does not unlock the PGP key"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains(pgpFingerprint), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("not the pass phrase") && !wrong.stdout.contains("not the pass phrase"))
+        #expect(!wrong.stderr.contains("pgp pass phrase"))
+        #expect(try tree() == before)
+
+        // An existing warehouse is opened read-only: unchanged by check.
+        #expect(try tool(["run", "events"]).status == 3)
+        let afterRun = try tree()
+        #expect(try tool(["check", "events"]).status == 0)
+        #expect(try tree() == afterRun)
     }
 
     private func eventCount() throws -> Int64 {

@@ -252,6 +252,28 @@ func expectPGPError(_ code: PGPError.Code, _ body: () throws -> Void) {
         #expect(!logs.lines.joined().contains("not it"))
     }
 
+    /// `check`'s proof: a message made for the key in its own home decrypts with the right passphrase, fails
+    /// with the run's codes otherwise, and leaves no file behind.
+    @Test func verifyPassphraseProvesTheKeyUnlocks() throws {
+        let scene = try Scene()
+        let right = try scene.decryptor(key: scene.keys.rsa)
+        defer { right.stopAgent() }
+        try right.verifyPassphrase()
+        let unlocked = try scene.decryptor(key: scene.keys.ed)
+        try unlocked.verifyPassphrase()
+        let files = try Files.list(scene.home)
+        #expect(!files.contains { $0.hasPrefix("passphrase-check") || $0.hasPrefix(AtomicFileWriter.temporaryPrefix) })
+
+        let other = try Scene()
+        let wrong = try other.decryptor(key: other.keys.rsa, passphrase: "not it")
+        defer { wrong.stopAgent() }
+        expectPGPError(.wrongPassphrase) { try wrong.verifyPassphrase() }
+        let third = try Scene()
+        let missing = try third.decryptor(key: third.keys.rsa, passphrase: .some(nil))
+        defer { missing.stopAgent() }
+        expectPGPError(.missingPassphrase) { try missing.verifyPassphrase() }
+    }
+
     @Test func missingPassphraseIsNamed() throws {
         let scene = try Scene()
         let decryptor = try scene.decryptor(key: scene.keys.rsa, passphrase: .some(nil))

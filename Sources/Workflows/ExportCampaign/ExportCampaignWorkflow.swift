@@ -11,7 +11,6 @@ enum ExportCampaignWorkflow {
     static func stages(
         _ workflow: WorkflowConfig, _ settings: ExportCampaignConfig, in environment: WorkflowEnvironment
     ) throws -> [any Stage] {
-        let list = try list(workflow, settings)
         let password = try environment.secret(settings.interact.password)
         let logger = environment.logger
         let makeClient: @Sendable () throws -> ResponsysClient = {
@@ -25,20 +24,19 @@ enum ExportCampaignWorkflow {
                 options: AudienceSnapshotOptions(
                     emailField: settings.emailField, additionalFields: settings.additionalFields),
                 memoryBudgetMB: settings.memoryBudgetMB, timeBased: settings.timeBased),
-            ExportCampaignTransformStage(settings: settings, list: list),
+            ExportCampaignTransformStage(settings: settings, makeClient: makeClient),
             ExportCampaignLoadStage(workflow: workflow.name, settings: settings, makeClient: makeClient),
         ]
     }
 
-    /// The campaign's list. The client cannot yet read the list a campaign is attached to, so the config
-    /// must name it.
-    static func list(_ workflow: WorkflowConfig, _ settings: ExportCampaignConfig) throws -> String {
-        guard let list = settings.list else {
-            throw ETLError(
-                .config, "workflow \(workflow.name): export-campaign needs the campaign's profile list",
-                remedy:
-                    "add list = \"…\" (the list campaign \(settings.campaign) sends to) to [workflows.\(workflow.name)]"
-            )
+    /// The campaign's list: the config's `list`, or else the list Responsys has the campaign send to
+    /// (asked once per transform that has members to send).
+    static func list(_ settings: ExportCampaignConfig, client: () throws -> ResponsysClient) throws -> String {
+        if let list = settings.list { return list }
+        guard let list = try client().campaignList(settings.campaign) else {
+            throw ExportError(
+                .missingInResponsys, "campaign \(settings.campaign) was not found in Responsys",
+                remedy: "create it, or fix `campaign` in the config (names are case-sensitive)", status: .usage)
         }
         return list
     }
@@ -50,10 +48,17 @@ enum ExportCampaignWorkflow {
         let client = try ExportClient.make(
             settings.interact, password: try environment.secret(settings.interact.password),
             rateLimitPerMinute: settings.rateLimitPerMinute, concurrency: 1, logger: environment.logger)
-        return try ExportClient.check(
-            client, list: try list(workflow, settings),
-            pets: settings.additionalFields.isEmpty ? [] : [settings.userFieldsPET], campaign: settings.campaign,
-            workflow: workflow.name)
+        var lines: [String] = []
+        var list = settings.list
+        if list == nil, let found = try client.campaignList(settings.campaign) {
+            lines.append("campaign \(settings.campaign): sends to list \(found) (list is not set in the config)")
+            list = found
+        }
+        // A campaign that does not exist is reported with the rest of what is missing.
+        return try lines
+            + ExportClient.check(
+                client, list: list, pets: settings.additionalFields.isEmpty ? [] : [settings.userFieldsPET],
+                campaign: settings.campaign, workflow: workflow.name)
     }
 }
 
@@ -61,7 +66,7 @@ enum ExportCampaignWorkflow {
 struct ExportCampaignTransformStage: Stage {
     let name = StageName.transform
     let settings: ExportCampaignConfig
-    let list: String
+    let makeClient: @Sendable () throws -> ResponsysClient
 
     func run(_ context: StageContext) throws -> StageResult {
         let policy: FirstRunPolicy = settings.backFill ? .sendEveryone : .recordBaseline
@@ -74,6 +79,8 @@ struct ExportCampaignTransformStage: Stage {
                 "entered members already emailed by a run whose state was never written; not sent again",
                 ["members": heldBack])
         }
+        // Without `list` in the config, the list comes from Responsys, and only when someone is to be sent.
+        let list = diff.counts.entered > 0 ? try ExportCampaignWorkflow.list(settings, client: makeClient) : ""
         var options = CampaignPayloadOptions(
             campaign: settings.campaign, list: list, additionalFields: settings.additionalFields)
         options.mergeRule = ListMergeRule(settings.mergeRule)
@@ -86,7 +93,7 @@ struct ExportCampaignTransformStage: Stage {
         counts["held_back"] = heldBack
         return StageResult(
             outputs: try ExportTransform.outputs(context), counts: counts,
-            notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no"])
+            notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no", "list": list])
     }
 
     /// Rewrites the entered file without the given emails; returns how many lines were left out.

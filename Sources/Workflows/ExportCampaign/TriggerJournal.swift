@@ -83,9 +83,10 @@ struct TriggerJournal {
 
     static let stateUpdatedName = "_state-updated"
 
-    /// Marks this run's journal as taken into the delivered state (written after the state update).
+    /// Marks this run's journal as taken into the delivered state (written after the state update). A run
+    /// that sent no trigger has no journal folder and gets none.
     func markStateUpdated() throws {
-        try Files.makeDirectory(folder)
+        guard Files.isDirectory(folder) else { return }
         try Files.writeAtomically(Data(), to: folder + "/" + TriggerJournal.stateUpdatedName)
     }
 
@@ -110,8 +111,122 @@ struct TriggerJournal {
         return emails
     }
 
-    private init(folder: String, run: String) {
+    /// The trigger requests of runs still in `runs/` whose outcome nobody knows: journaled `sending` (the
+    /// process died with the request in flight) or `unknown` (the answer was lost). `status` reports them
+    /// even before the next run has looked at them; the journal of a run folder the operator removed (the
+    /// way to give up on them) is left out, its recipients are held back by every later transform.
+    static func inDoubt(area: WorkflowArea) throws -> [TriggersInDoubt] {
+        let root = area.statePath + "/triggers"
+        guard Files.isDirectory(root) else { return [] }
+        var found: [TriggersInDoubt] = []
+        for name in try Files.list(root).sorted() where !name.hasPrefix(".") {
+            let folder = root + "/" + name
+            guard Files.isDirectory(folder), let run = try runFolder(ofJournal: name, in: area) else { continue }
+            let journal = TriggerJournal(folder: folder, run: name)
+            var requests: [String] = []
+            var emails: [String] = []
+            for file in try Files.list(folder).sorted() where file.hasSuffix(".json") && !file.hasPrefix(".") {
+                guard let entry = try journal.entry(file), entry.state == .sending || entry.state == .unknown else {
+                    continue
+                }
+                requests.append(file)
+                emails += entry.emails
+            }
+            if !requests.isEmpty {
+                found.append(TriggersInDoubt(run: run, journal: folder, requests: requests, recipients: emails))
+            }
+        }
+        return found
+    }
+
+    /// The id of the run folder a journal folder (`<run id>.<random id>`) belongs to, nil when that run
+    /// folder is gone (or is another run that got the same id).
+    static func runFolder(ofJournal name: String, in area: WorkflowArea) throws -> String? {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2, RunID(text: parts[0]) != nil else { return nil }
+        let idFile = area.runsPath + "/" + parts[0] + "/" + journalIDName
+        guard let data = try? Files.read(idFile), String(decoding: data, as: UTF8.self) == parts[1] else {
+            return nil
+        }
+        return parts[0]
+    }
+
+    fileprivate init(folder: String, run: String) {
         self.folder = folder
         self.run = run
+    }
+}
+
+/// Trigger requests of one run whose outcome is unknown, and their recipients (see `TriggerJournal.inDoubt`).
+public struct TriggersInDoubt: Sendable, Equatable {
+    public let run: String
+    /// The journal folder, `state/triggers/<run id>.<random id>`.
+    public let journal: String
+    /// The request files, e.g. `000001-03-trigger.json`.
+    public let requests: [String]
+    public let recipients: [String]
+
+}
+
+/// The trigger journals of a workflow, for `status`, `clean` and `stage --force`.
+public enum TriggerJournals {
+    /// Refuses `stage extract|transform --force` on a run whose load sent trigger emails and wrote the
+    /// delivered state: the stage would diff against the state that run itself wrote, find nobody entered,
+    /// and the run would then record that it emailed nobody. Nothing would be sent twice, but the run's
+    /// history would be false. `load --force` stays allowed: it rebuilds its receipts from the journal.
+    public static func refuseForcedRebuild(of stage: StageName, run: RunFolder, in area: WorkflowArea) throws {
+        guard stage < .load else { return }
+        let idFile = run.path + "/" + TriggerJournal.journalIDName
+        guard let data = try? Files.read(idFile) else { return }
+        let folder = area.statePath + "/triggers/" + run.id.text + "." + String(decoding: data, as: UTF8.self)
+        guard Files.exists(folder + "/" + TriggerJournal.stateUpdatedName) else { return }
+        let journal = TriggerJournal(folder: folder, run: run.id.text)
+        var emailed = 0
+        for file in try Files.list(folder) where file.hasSuffix(".json") && !file.hasPrefix(".") {
+            guard let entry = try journal.entry(file), entry.state == .sent else { continue }
+            emailed += entry.receipt?.succeeded ?? entry.emails.count
+        }
+        guard emailed > 0 else { return }
+        throw ETLError(
+            .usage,
+            "run \(run.id) of \(area.name) already emailed \(emailed) members and wrote the delivered state; "
+                + "\(stage.rawValue) --force would diff against that state and record the run as having emailed "
+                + "nobody",
+            remedy: "its staged files and history stay as they are; `responsys-etl stage \(area.name) load --run "
+                + "\(run.id) --force` re-checks its load without sending anything again; new members go with the "
+                + "next `responsys-etl run \(area.name)`")
+    }
+
+    /// Every run of the workflow whose journal holds triggers of unknown outcome.
+    public static func inDoubt(in area: WorkflowArea) throws -> [TriggersInDoubt] {
+        try TriggerJournal.inDoubt(area: area)
+    }
+
+    /// Removes the journals that nothing needs any more: their run folder is gone (`clean` removed it), the
+    /// run's delivered state was written after its load (so the state remembers who got the email), and
+    /// every entry is settled (`sent`, or `refused`: nothing went out). A journal holding an entry of unknown
+    /// outcome, or one never folded into the state (a run removed by hand while stuck), is kept: it is what
+    /// stops a second email. Returns the names of the removed journal folders.
+    public static func prune(in area: WorkflowArea) throws -> [String] {
+        let root = area.statePath + "/triggers"
+        guard Files.isDirectory(root) else { return [] }
+        var removed: [String] = []
+        for name in try Files.list(root).sorted() where !name.hasPrefix(".") {
+            let folder = root + "/" + name
+            guard Files.isDirectory(folder), try TriggerJournal.runFolder(ofJournal: name, in: area) == nil,
+                Files.exists(folder + "/" + TriggerJournal.stateUpdatedName)
+            else { continue }
+            let journal = TriggerJournal(folder: folder, run: name)
+            let files = try Files.list(folder).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            let settled = try files.allSatisfy { file in
+                guard let entry = try journal.entry(file) else { return false }
+                return entry.state == .sent || entry.state == .refused
+            }
+            guard settled else { continue }
+            try Files.remove(folder)
+            removed.append(name)
+        }
+        if !removed.isEmpty { Files.syncDirectory(root) }
+        return removed
     }
 }

@@ -36,7 +36,7 @@ enum ExportClient {
 
     /// `check`: logs in and names every list, extension table or campaign that is missing.
     static func check(
-        _ client: ResponsysClient, list: String, pets: [String], campaign: String?, workflow: String
+        _ client: ResponsysClient, list: String?, pets: [String], campaign: String?, workflow: String
     ) throws -> [String] {
         try client.login()
         var lines = ["responsys \(client.auth.loginURL): logged in as \(client.auth.username)"]
@@ -48,7 +48,7 @@ enum ExportClient {
                 missing.append("campaign \(campaign)")
             }
         }
-        if try client.listExists(list) {
+        if let list, try client.listExists(list) {
             lines.append("list \(list): exists")
             for pet in pets {
                 if try client.petExists(list: list, pet: pet) {
@@ -57,7 +57,7 @@ enum ExportClient {
                     missing.append("extension table \(pet) of list \(list)")
                 }
             }
-        } else {
+        } else if let list {
             missing.append("list \(list)")
             missing += pets.map { "extension table \($0) of list \(list)" }
         }

@@ -6,6 +6,10 @@ import SFTP
 import Staging
 import Warehouse
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// import-events: extract (SFTP) → decrypt (PGP, archives) → transform (CSV → NDJSON) → load (sink).
 enum ImportEventsWorkflow {
     static func stages(_ workflow: WorkflowConfig, _ settings: ImportEventsConfig, in environment: WorkflowEnvironment)
@@ -65,25 +69,79 @@ enum ImportEventsWorkflow {
         if let keyFile = settings.sftp.pgpPrivateKeyFile {
             let decryptor = try PGPKeyCheck.load(
                 keyFile: keyFile, passphrase: try settings.sftp.pgpPassphrase.map(environment.secret),
-                allowNoMDC: settings.sftp.allowNoMDC, home: environment.statePath(of: workflow) + "/gnupg",
-                logger: environment.logger)
-            lines.append("pgp key \(keyFile): \(decryptor) ready")
+                allowNoMDC: settings.sftp.allowNoMDC, logger: environment.logger)
+            lines.append("pgp key \(keyFile): \(decryptor) ready, the passphrase unlocks it")
         }
-        _ = try makeSink(settings.sink, apiKey: nil, logger: environment.logger)
-        lines.append("sink: \(settings.sink) reachable")
+        lines.append("sink: " + (try SinkCheck.check(settings.sink)))
         return lines
     }
 }
 
-/// Loads the PGP key as decrypt would, for `check`; returns the fingerprints it found.
+/// Loads the PGP key as decrypt would, for `check`, in a temporary GnuPG home removed afterwards (the
+/// workflow's own home is left as it is), and decrypts a message made for it there, so a wrong passphrase
+/// shows now. Returns the fingerprints it found.
 enum PGPKeyCheck {
-    static func load(keyFile: String, passphrase: String?, allowNoMDC: Bool, home: String, logger: Logger) throws
-        -> String
-    {
+    static func load(keyFile: String, passphrase: String?, allowNoMDC: Bool, logger: Logger) throws -> String {
+        var template = Array(
+            (NSTemporaryDirectory() as NSString).appendingPathComponent("retl-check-XXXXXX").utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw ETLError(
+                .io, "cannot create a temporary GnuPG home in \(NSTemporaryDirectory())",
+                underlying: systemErrorText(errno))
+        }
+        let home = String(cString: created)
+        defer { try? Files.remove(home) }
         let decryptor = try PGPDecryptor(
             homeDirectory: home, privateKeyFile: keyFile, passphrase: passphrase, allowNoMDC: allowNoMDC,
             logger: logger)
         defer { decryptor.stopAgent() }
+        try decryptor.verifyPassphrase()
         return decryptor.configuredFingerprints.joined(separator: ", ")
+    }
+}
+
+/// What `check` can say about a sink without creating or changing anything.
+enum SinkCheck {
+    static func check(_ sink: SinkConfig) throws -> String {
+        switch sink {
+        case .sqlite(let path):
+            if Files.exists(path) {
+                // Not opened: even a read-only open may leave -wal/-shm files behind. The header and the
+                // permissions say enough.
+                let handle = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+                let header = try? handle?.read(upToCount: 16)
+                try? handle?.close()
+                guard header == Data("SQLite format 3\0".utf8), access(path, R_OK | W_OK) == 0 else {
+                    throw ETLError(
+                        .config, "the sink \(path) is not an SQLite database this user can read and write",
+                        remedy: "point sink.path at the warehouse file, or at a new file the first run will create")
+                }
+                return "sqlite \(path): an SQLite database, writable"
+            }
+            return "sqlite \(path): " + (try creatable(path))
+        case .ndjson(let dir):
+            return "ndjson \(dir): " + (Files.isDirectory(dir) ? try writable(dir) : try creatable(dir))
+        case .http(let http):
+            return "\(http.url): not contacted by check"
+        }
+    }
+
+    /// A file or folder that does not exist yet: the nearest existing folder above it must be writable.
+    private static func creatable(_ path: String) throws -> String {
+        var parent = (path as NSString).deletingLastPathComponent
+        while !parent.isEmpty && !Files.exists(parent) { parent = (parent as NSString).deletingLastPathComponent }
+        let existing = parent.isEmpty ? "." : parent
+        _ = try writable(existing)
+        return "does not exist yet; the first run creates it in \(existing)"
+    }
+
+    private static func writable(_ folder: String) throws -> String {
+        guard Files.isDirectory(folder), access(folder, W_OK | X_OK) == 0 else {
+            throw ETLError(
+                .config, "the sink folder \(folder) is not a writable folder",
+                underlying: Files.isDirectory(folder) ? systemErrorText(errno) : nil,
+                remedy: "create it, or give the user running responsys-etl write access to it")
+        }
+        return "writable"
     }
 }
