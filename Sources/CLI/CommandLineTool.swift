@@ -35,6 +35,7 @@ public enum CommandLineTool {
         }
 
         let logger = Logger(level: invocation.logLevel, format: invocation.logFormat)
+        SignalHandling.install(logger: logger)
         do {
             let status = try Commands(invocation: invocation, environment: environment, logger: logger).run()
             return status.rawValue
