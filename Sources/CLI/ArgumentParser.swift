@@ -17,6 +17,14 @@ public struct Invocation: Sendable, Equatable {
 /// Parses `responsys-etl [global options] COMMAND [arguments] [options]`. Global options may also
 /// appear after the command. Every mistake is a usage error (exit status 2) that names the token.
 public enum ArgumentParser {
+    /// Whether `tokens` ask for `--log-format json`, read without parsing the rest: for reporting a command
+    /// line that does not parse in the format the scheduler expects.
+    static func requestsJSONLogs(_ tokens: [String]) -> Bool {
+        zip(tokens, tokens.dropFirst() + [""]).contains { token, next in
+            token == "--log-format=json" || (token == "--log-format" && next == "json")
+        }
+    }
+
     public static func parse(_ tokens: [String]) throws -> Invocation {
         var invocation = Invocation(command: "")
         var positionals: [String] = []

@@ -13,14 +13,18 @@ public enum CommandLineTool {
         do {
             invocation = try ArgumentParser.parse(arguments)
         } catch {
-            report(error, redactor: Redactor())
+            // The command line did not parse, but a collector still needs JSON if JSON was asked for.
+            let format: LogFormat = ArgumentParser.requestsJSONLogs(arguments) ? .json : .text
+            report(error, logger: Logger(format: format))
             return ExitStatus.usage.rawValue
         }
         if invocation.helpRequested || invocation.command == "help" {
             let topic = invocation.command == "help" ? invocation.arguments["COMMAND"] : invocation.command
             if let topic, !topic.isEmpty {
                 guard let spec = CommandTable.command(named: topic) else {
-                    report(ETLError(.usage, "unknown command '\(topic)'"), redactor: Redactor())
+                    report(
+                        ETLError(.usage, "unknown command '\(topic)'"),
+                        logger: Logger(level: invocation.logLevel, format: invocation.logFormat))
                     return ExitStatus.usage.rawValue
                 }
                 Output.write(HelpText.command(spec))
@@ -31,22 +35,38 @@ public enum CommandLineTool {
         }
 
         let logger = Logger(level: invocation.logLevel, format: invocation.logFormat)
+        SignalHandling.install(logger: logger)
         do {
             let status = try Commands(invocation: invocation, environment: environment, logger: logger).run()
             return status.rawValue
         } catch {
-            report(error, redactor: logger.redactor)
-            return (error as? DiagnosedError)?.exitStatus.rawValue ?? ExitStatus.stageFailed.rawValue
+            report(error, logger: logger)
+            return exitStatus(of: error).rawValue
         }
     }
 
-    /// One line on stderr: the error, already free of secrets, and its remedy when it has one.
-    static func report(_ error: Error, redactor: Redactor) {
+    static func exitStatus(of error: Error) -> ExitStatus {
+        (error as? DiagnosedError)?.exitStatus ?? .stageFailed
+    }
+
+    /// The error, free of secrets, with its remedy when it has one: in text mode one line on stderr
+    /// (`responsys-etl: error: …`), in JSON mode one log line at level error (fields `error`, `remedy`,
+    /// `exit_status`), so a log collector parses it.
+    static func report(_ error: Error, logger: Logger) {
+        let redactor = logger.redactor
         let text = redactor.redact(String(describing: error))
-        var line = "responsys-etl: error: \(text)"
-        if let diagnosed = error as? DiagnosedError, let remedy = diagnosed.remedy, !text.contains(remedy) {
-            line += "\n  what to do: " + redactor.redact(remedy)
+        let remedy = (error as? DiagnosedError)?.remedy.map(redactor.redact)
+        if logger.format == .json {
+            let status = exitStatus(of: error).rawValue
+            if let remedy {
+                logger.error("command failed", ["error": text, "remedy": remedy, "exit_status": status])
+            } else {
+                logger.error("command failed", ["error": text, "exit_status": status])
+            }
+            return
         }
+        var line = "responsys-etl: error: \(text)"
+        if let remedy, !text.contains(remedy) { line += "\n  what to do: " + remedy }
         StandardErrorSink().write(line: line)
     }
 }

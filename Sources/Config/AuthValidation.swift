@@ -26,7 +26,7 @@ enum AuthValidation {
         let instance = auth.choice("instance", InteractAuthConfig.Instance.self)
         let baseURL = auth.string("base_url")
         if let baseURL, !isHTTPURL(baseURL) {
-            auth.problem(.invalidValue, "base_url", "'\(baseURL)' is not an http:// or https:// URL with a host")
+            auth.problem(.invalidValue, "base_url", "is not an http:// or https:// URL with a host")
         }
         if auth.has("instance") == auth.has("base_url") {
             auth.problem(

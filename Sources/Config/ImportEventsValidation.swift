@@ -79,7 +79,7 @@ extension WorkflowValidation {
         case "http":
             let url = sink.requiredString("url", "the collector URL")
             if let url, !AuthValidation.isHTTPURL(url) {
-                sink.problem(.invalidValue, "url", "'\(url)' is not an http:// or https:// URL with a host")
+                sink.problem(.invalidValue, "url", "is not an http:// or https:// URL with a host")
             }
             let apiKey = sink.secret("api_key", required: true)
             let header = sink.has("header") ? sink.string("header") : "X-API-Key"

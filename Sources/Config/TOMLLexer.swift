@@ -61,7 +61,7 @@ struct TOMLLexer {
         if atEnd { return }
         if current == UInt8(ascii: "\r") && peek(1) == UInt8(ascii: "\n") { advance() }
         guard current == UInt8(ascii: "\n") else {
-            throw error(.syntax, "unexpected '\(describe(current))' after the value; expected the end of the line")
+            throw error(.syntax, "found \(describe(current)) after the value; expected the end of the line")
         }
         advance()
     }
@@ -99,7 +99,7 @@ struct TOMLLexer {
         default:
             let start = index
             while let byte = current, isBareKeyByte(byte) { index += 1 }
-            guard index > start else { throw error(.syntax, "expected a key, found '\(describe(current))'") }
+            guard index > start else { throw error(.syntax, "expected a key, found \(describe(current))") }
             return String(decoding: bytes[start..<index], as: UTF8.self)
         }
     }
@@ -142,18 +142,20 @@ struct TOMLLexer {
         switch byte {
         case UInt8(ascii: "u"): digits = 4
         case UInt8(ascii: "U"): digits = 8
-        default: throw error(.syntax, "invalid escape '\\\(describe(byte))' in a string")
+        default:
+            throw error(
+                .syntax, "invalid escape in a string (use \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX or \\UXXXXXXXX)")
         }
         var scalarValue: UInt32 = 0
         for _ in 0..<digits {
             guard let digit = current.flatMap(hexValue) else {
-                throw error(.syntax, "'\\\(describe(byte))' needs \(digits) hexadecimal digits")
+                throw error(.syntax, "'\\\(digits == 4 ? "u" : "U")' needs \(digits) hexadecimal digits")
             }
             scalarValue = scalarValue << 4 | UInt32(digit)
             index += 1
         }
         guard let scalar = Unicode.Scalar(scalarValue) else {
-            throw error(.syntax, "escape '\\\(describe(byte))' is not a Unicode scalar value")
+            throw error(.syntax, "a '\\\(digits == 4 ? "u" : "U")' escape is not a Unicode scalar value")
         }
         result.append(contentsOf: Array(String(Character(scalar)).utf8))
     }
@@ -213,11 +215,17 @@ struct TOMLLexer {
         }
     }
 
-    /// A byte for a message: printable ASCII as itself, anything else as its code.
+    /// A byte for a message: punctuation quoted as itself, anything else by its class. Letters, digits and
+    /// other bytes are never shown: the text around them may be an unquoted secret.
     func describe(_ byte: UInt8?) -> String {
         guard let byte else { return "end of file" }
-        if byte == UInt8(ascii: "\n") { return "end of line" }
-        if byte >= 0x20 && byte < 0x7F { return String(UnicodeScalar(byte)) }
-        return "byte 0x" + String(byte, radix: 16, uppercase: true)
+        switch byte {
+        case UInt8(ascii: "\n"), UInt8(ascii: "\r"): return "end of line"
+        case UInt8(ascii: " "), UInt8(ascii: "\t"): return "a space"
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): return "a letter"
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return "a digit"
+        case 0x21..<0x7F: return "'" + String(UnicodeScalar(byte)) + "'"
+        default: return "a control or non-ASCII byte"
+        }
     }
 }

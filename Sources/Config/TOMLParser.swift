@@ -62,7 +62,7 @@ public struct TOMLParser {
         lexer.skipSpaces()
         guard lexer.current == UInt8(ascii: "]") else {
             throw lexer.error(
-                .syntax, "expected ']' to close the table header, found '\(lexer.describe(lexer.current))'")
+                .syntax, "expected ']' to close the table header, found \(lexer.describe(lexer.current))")
         }
         lexer.advance()
 
@@ -109,7 +109,14 @@ public struct TOMLParser {
         }
         lexer.advance()
         lexer.skipSpaces()
-        let value = try parseValue()
+        let value: TOMLTableBuilder.Entry
+        do {
+            value = try parseValue()
+        } catch var error as ConfigError where error.problems[0].key == nil {
+            // Name the key, never the value: an unquoted secret is exactly what fails to parse here.
+            error.problems[0].key = (path + key).joined(separator: ".")
+            throw error
+        }
 
         var target = table
         for (depth, part) in key.dropLast().enumerated() {
@@ -189,7 +196,7 @@ public struct TOMLParser {
             } else if lexer.current != UInt8(ascii: "]") {
                 throw lexer.error(
                     .syntax,
-                    "expected ',' or ']' in the array opened on line \(line), found '\(lexer.describe(lexer.current))'")
+                    "expected ',' or ']' in the array opened on line \(line), found \(lexer.describe(lexer.current))")
             }
         }
         lexer.advance()
@@ -222,7 +229,7 @@ public struct TOMLParser {
                 return table
             } else {
                 throw lexer.error(
-                    .syntax, "expected ',' or '}' in the inline table, found '\(lexer.describe(lexer.current))'")
+                    .syntax, "expected ',' or '}' in the inline table, found \(lexer.describe(lexer.current))")
             }
         }
     }

@@ -151,13 +151,42 @@ public final class Redactor: @unchecked Sendable {
         lock.withLock { if !secrets.contains(value) { secrets.append(value) } }
     }
 
-    /// Replaces every registered secret in `text` with `[REDACTED]`.
+    /// Replaces every registered secret in `text` with `[REDACTED]`, and every run of text that is a piece of
+    /// one at least two thirds its length (and 8 characters) long: a library error quoting part of a query or
+    /// a URL that held the secret shows none of it either.
     public func redact(_ text: String) -> String {
         var result = text
-        for secret in lock.withLock({ secrets }) where result.contains(secret) {
-            result = result.replacingOccurrences(of: secret, with: "[REDACTED]")
+        for secret in lock.withLock({ secrets }) {
+            if result.contains(secret) { result = result.replacingOccurrences(of: secret, with: "[REDACTED]") }
+            result = Redactor.redactPieces(of: secret, in: result)
         }
         return result
+    }
+
+    /// `text` with every run covered by pieces of `secret` of the minimum length replaced by `[REDACTED]`.
+    static func redactPieces(of secret: String, in text: String) -> String {
+        let secret = Array(secret.unicodeScalars)
+        // Two thirds: "most of it" never shows, and a word that a long secret merely contains stays readable.
+        let length = max(8, (secret.count * 2 + 2) / 3)
+        let scalars = Array(text.unicodeScalars)
+        guard secret.count > length, scalars.count >= length else { return text }
+        let pieces = Set((0...(secret.count - length)).map { secret[$0..<($0 + length)] })
+        var covered = [Bool](repeating: false, count: scalars.count)
+        var found = false
+        for start in 0...(scalars.count - length) where pieces.contains(scalars[start..<(start + length)]) {
+            for index in start..<(start + length) { covered[index] = true }
+            found = true
+        }
+        guard found else { return text }
+        var result = String.UnicodeScalarView()
+        for (index, scalar) in scalars.enumerated() {
+            if !covered[index] {
+                result.append(scalar)
+            } else if index == 0 || !covered[index - 1] {
+                result.append(contentsOf: "[REDACTED]".unicodeScalars)
+            }
+        }
+        return String(result)
     }
 }
 

@@ -57,8 +57,45 @@ public struct FakeResponsysConfiguration: Sendable {
     public var endPoint: String = "http://127.0.0.1:{port}"
     public var faults = FakeFaults()
     public var seed: UInt64 = 1
+    /// `--help` or `-h` was given: print `usage` and exit 0 instead of serving.
+    public var helpRequested = false
 
     public init() {}
+
+    /// What `fake-responsys --help` prints.
+    public static let usage = """
+        Usage: fake-responsys [OPTIONS]
+
+        A local stand-in for the Oracle Responsys REST API, for tests and the demo. It listens on 127.0.0.1,
+        prints the bound port as the first line on stdout, then serves until stopped (SIGTERM, SIGINT).
+
+        Options:
+          --port N                    port on 127.0.0.1 (default 0: any free port)
+          --user NAME:PASSWORD        an account login accepts (repeatable)
+          --list NAME                 a profile list (repeatable)
+          --pet LIST/PET:COL1,COL2    a profile extension table of LIST with its columns (repeatable)
+          --campaign NAME:LIST        a campaign that sends to LIST (repeatable)
+          --journal FILE              append one JSON line per call to FILE
+          --endpoint URL              the endPoint login answers (default http://127.0.0.1:{port}); a path in
+                                      it becomes a prefix every later call must carry
+          --latency-ms N              delay before every answer
+          --token-ttl SECONDS         how long a token stays valid (default 7200)
+          --limit-per-minute N        calls per window and API function (default unlimited)
+          --limit-window-seconds S    the length of that window (default 60)
+          --throttle-status N         HTTP status of API_LIMIT_EXCEEDED: 401 (default) or 400
+          --fail-rate P               probability (0…1) that a call answers 503 without doing anything
+          --drop-rate P               probability (0…1) that a call is carried out, then its connection closed
+          --seed N                    seed of the fault randomness (default 1)
+          -h, --help                  print this help and exit
+
+        Control endpoints (no login):
+          GET  /_fake/state           lists, profile extension rows and sent emails, as JSON
+          GET  /_fake/stats           call, throttle, failure, drop and login counts, as JSON
+          POST /_fake/faults          change faults while running: a JSON object with any of latencyMs,
+                                      failRate, dropRate, limitPerMinute, limitWindowSeconds, throttleStatus,
+                                      failNext, dropNext, throttleNext, capacityNext, tokenTTL, expireTokens
+
+        """
 
     /// Parses the command line of `fake-responsys` (without the program name).
     public static func parse(_ arguments: [String]) throws -> FakeResponsysConfiguration {
@@ -77,6 +114,7 @@ public struct FakeResponsysConfiguration: Sendable {
         while index < arguments.count {
             let option = arguments[index]
             switch option {
+            case "--help", "-h": config.helpRequested = true
             case "--port": config.port = try number(option, UInt16.self)
             case "--user":
                 let text = try value(option)
@@ -108,7 +146,7 @@ public struct FakeResponsysConfiguration: Sendable {
             case "--fail-rate": config.faults.failRate = try number(option, Double.self)
             case "--drop-rate": config.faults.dropRate = try number(option, Double.self)
             case "--seed": config.seed = try number(option, UInt64.self)
-            default: throw FakeServerError("unknown option \(option)")
+            default: throw FakeServerError("unknown option \(option) (fake-responsys --help lists the options)")
             }
             index += 1
         }

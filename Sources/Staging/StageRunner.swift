@@ -117,6 +117,8 @@ public struct StageRunner: Sendable {
             record.attempts += 1
         }
         stageLogger.info("stage started")
+        ActiveStage.set(.init(workflow: area.name, run: run.id.text, stage: stage.name.rawValue))
+        defer { ActiveStage.set(nil) }
         do {
             let result = try stage.run(context)
             let finishedAt = Date()

@@ -14,6 +14,10 @@ signal(SIGINT, SIG_DFL)
 
 do {
     let configuration = try FakeResponsysConfiguration.parse(Array(CommandLine.arguments.dropFirst()))
+    if configuration.helpRequested {
+        FileHandle.standardOutput.write(Data(FakeResponsysConfiguration.usage.utf8))
+        exit(0)
+    }
     let server = FakeResponsysServer(configuration)
     let port = try server.start()
     FileHandle.standardOutput.write(Data("\(port)\n".utf8))

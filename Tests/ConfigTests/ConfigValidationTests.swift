@@ -283,6 +283,15 @@ private func problem(_ found: [ConfigError.Problem], key: String) throws -> Conf
         #expect(bad.message.contains("'interact7' is not one of 'interact2', 'interact5', 'interact8', 'interact9'"))
     }
 
+    /// A URL may carry credentials (`https://user:password@host`), so a refused one is named, not quoted.
+    @Test func aRefusedBaseURLIsNotQuoted() throws {
+        let text = baseAuths.replacingOccurrences(
+            of: "base_url = \"http://127.0.0.1:8080\"", with: "base_url = \"ftp://etl:Sup3rSecret@host\"")
+        let bad = try problem(try problems(text), key: "auth.rest.base_url")
+        #expect(bad.code == .invalidValue)
+        #expect(!bad.description.contains("Sup3rSecret"), "\(bad)")
+    }
+
     @Test func missingRequiredKeysAreAllReported() throws {
         let text = """
             [auth.rest]

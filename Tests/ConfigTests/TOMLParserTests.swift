@@ -184,4 +184,30 @@ private func failure(_ text: String) -> ConfigError? {
         let duplicate = try #require(failure("a = 1\n\na = 2"))
         #expect(duplicate.description.contains("already defined on line 1"))
     }
+
+    /// A value that fails to parse may be a secret written without quotes, under any key name: the error names
+    /// the key and the line and quotes no part of the value.
+    @Test(arguments: [
+        ("password = Sup3rSecretRestPw!", "password", ["Sup3rSecretRestPw", "Sup3r", "Pw!"]),
+        ("pgp_passphrase = tester2 pgp Passphr4se", "pgp_passphrase", ["tester2", "Passphr4se", "pgp P"]),
+        ("note = 07:32:hunter2", "note", ["hunter2", "07:32"]),
+        ("pin = 0x5EC12E7", "pin", ["5EC12E7"]),
+        ("pin = 0042", "pin", ["0042"]),
+        ("pin = 4_2_x9", "pin", ["x9", "4_2"]),
+        ("list = [1, hunter2]", "list", ["hunter2"]),
+        ("password = \"Sup3r\" Secret", nil, ["Secret", "'S'"]),
+        ("password = \"Sup3r\\qSecret\"", "password", ["Sup3r", "Secret", "\\q"]),
+    ])
+    func unparseableValuesAreNeverQuoted(line: String, key: String?, secretParts: [String]) throws {
+        let error = try #require(failure("[auth.interact]\ntype = \"interact\"\n" + line))
+        #expect(error.problems[0].line == 3, "\(error)")
+        #expect(error.description.hasPrefix("test.toml:3: "), "\(error)")
+        if let key {
+            #expect(error.problems[0].key == "auth.interact." + key, "\(error)")
+            #expect(error.description.contains("key 'auth.interact.\(key)'"), "\(error)")
+        }
+        for part in secretParts {
+            #expect(!error.description.contains(part), "\(error) quotes \(part)")
+        }
+    }
 }

@@ -86,6 +86,23 @@ import Testing
         #expect(!sink.lines[0].contains("hunter22"))
         #expect(sink.lines[0].contains("[REDACTED]"))
     }
+
+    /// A library error that quotes most of a secret (SQLite's `near "…": syntax error` over a query that held
+    /// it) shows none of it; words a secret merely contains stay readable.
+    @Test func mostOfASecretIsRedactedToo() {
+        let redactor = Redactor()
+        redactor.add("Sup3rSecretRestPw!")
+        let quoted = redactor.redact(#"near "3rSecretRestPw!', 5)": syntax error"#)
+        #expect(quoted == #"near "[REDACTED]', 5)": syntax error"#)
+        let prefix = redactor.redact("password 'Sup3rSecretRes' was refused")
+        #expect(prefix == "password '[REDACTED]' was refused")
+        #expect(redactor.redact("Secret Rest Pw: secrets are not allowed") == "Secret Rest Pw: secrets are not allowed")
+        #expect(redactor.redact("x Sup3rSecretRestPw! y") == "x [REDACTED] y")
+
+        let short = Redactor()
+        short.add("hunter22")
+        #expect(short.redact("hunter2 and hunter22") == "hunter2 and [REDACTED]")
+    }
 }
 
 @Suite struct AtomicFileWriterTests {

@@ -90,6 +90,42 @@ import Testing
         #expect(workflows.compactMap { $0["name"] as? String }.sorted() == ["events", "newsletter", "welcome"])
     }
 
+    /// With `--log-format json` (the systemd unit, the CronJob) the final error is a JSON log line too, so a
+    /// collector parses every line of stderr.
+    @Test func jsonLogsReportTheFatalErrorAsAJSONLine() throws {
+        try folder.write("responsys-etl.toml", Fixtures.config())
+        let missingSecret = try tool(
+            ["--log-format", "json", "run", "welcome"], environment: ["RESPONSYS_PASSWORD": ""])
+        #expect(missingSecret.status == 2)
+        let secretLine = try lastJSONLine(missingSecret.stderr)
+        #expect(secretLine["level"] as? String == "error")
+        #expect(secretLine["msg"] as? String == "command failed")
+        #expect((secretLine["error"] as? String)?.contains("RESPONSYS_PASSWORD") == true, "\(secretLine)")
+        #expect((secretLine["remedy"] as? String)?.contains("export RESPONSYS_PASSWORD") == true, "\(secretLine)")
+        #expect(secretLine["exit_status"] as? String == "2")
+
+        let usage = try tool(["--log-format=json", "frobnicate"])
+        #expect(usage.status == 2)
+        let usageLine = try lastJSONLine(usage.stderr)
+        #expect(usageLine["level"] as? String == "error")
+        #expect((usageLine["error"] as? String)?.contains("unknown command 'frobnicate'") == true, "\(usageLine)")
+
+        let text = try tool(["frobnicate"])
+        #expect(text.stderr.hasPrefix("responsys-etl: error: unknown command 'frobnicate'"))
+    }
+
+    /// Every line of `stderr` is a JSON object; returns the last one.
+    private func lastJSONLine(_ stderr: String) throws -> [String: Any] {
+        let lines = stderr.split(separator: "\n")
+        #expect(!lines.isEmpty, "nothing on stderr")
+        var last: [String: Any] = [:]
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            last = try #require(object, "not a JSON line: \(line)")
+        }
+        return last
+    }
+
     @Test func cleanRejectsABadDuration() throws {
         try folder.write("responsys-etl.toml", Fixtures.config())
         let result = try tool(["clean", "--older-than", "soon"])

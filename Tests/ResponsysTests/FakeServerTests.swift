@@ -18,6 +18,23 @@ import Testing
         return nil
     }
 
+    @Test func theExecutableAnswersHelpWithItsOptionsAndControlEndpoints() throws {
+        for flag in ["--help", "-h"] {
+            let result = try ToolProcess.run("fake-responsys", [flag])
+            #expect(result.status == 0, "\(flag): \(result.stderr)")
+            #expect(result.stdout.hasPrefix("Usage: fake-responsys"))
+            for text in [
+                "--port", "--user NAME:PASSWORD", "--fail-rate", "/_fake/state", "/_fake/stats", "/_fake/faults",
+            ] {
+                #expect(result.stdout.contains(text), "\(flag) does not mention \(text)")
+            }
+            #expect(result.stderr.isEmpty)
+        }
+        let unknown = try ToolProcess.run("fake-responsys", ["--frobnicate"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("--help"))
+    }
+
     @Test func theExecutablePrintsItsPortAndTakesFaultsAtRuntime() throws {
         guard let path = Self.executable() else {
             Issue.record("fake-responsys is not built next to the tests; run swift build first")

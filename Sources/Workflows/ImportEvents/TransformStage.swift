@@ -37,7 +37,7 @@ struct TransformStage: Stage {
             outputs += described
             totals.merge(counts, uniquingKeysWith: +)
         }
-        try checkRejectRatio(totals)
+        try checkRejectRatio(totals, in: context)
         let combined = try gatherRejects(outputs, decrypted: input, in: context.folder)
         outputs.append(combined)
         let rejected = totals["rejects", default: 0] + totals["files_rejected", default: 0]
@@ -97,7 +97,9 @@ struct TransformStage: Stage {
         error is TransformError || error is CSVError
     }
 
-    private func checkRejectRatio(_ totals: [String: Int]) throws {
+    /// Fails the stage when more rows than `max_reject_ratio` allows were rejected, naming the run's rejects files
+    /// and the command that redoes the stage.
+    private func checkRejectRatio(_ totals: [String: Int], in context: StageContext) throws {
         guard let limit = settings.maxRejectRatio else { return }
         let rows = totals["rows", default: 0]
         let rejected = totals["rejects", default: 0]
@@ -105,8 +107,8 @@ struct TransformStage: Stage {
         throw ETLError(
             .failed,
             "\(rejected) of \(rows) rows were rejected, above max_reject_ratio = \(limit)",
-            remedy: "read transform/*.rejects.ndjson; fix the files or the config, then "
-                + "`stage WORKFLOW transform --force`")
+            remedy: "read \(context.folder.path)/*\(TransformStage.fileRejectsSuffix); fix the files or the config, "
+                + "then `responsys-etl stage \(context.area.name) transform --run \(context.run.id) --force`")
     }
 
     /// `rejects.ndjson`: the files decrypt rejected, then every file's rejected rows, in file order, so one
