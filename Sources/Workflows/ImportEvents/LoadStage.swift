@@ -6,9 +6,10 @@ import Staging
 import Warehouse
 
 /// import-events, stage 4: loads every NDJSON file into the sink (idempotently), then records the remote
-/// files in the ledger, then applies `after_import` on the server. The ledger is written only after the
-/// sink holds every event, so a crash before it makes the next run load the same files again, which the
-/// sink absorbs without duplicates.
+/// files in the ledger, then applies `after_import` on the server to the files that were imported. The ledger
+/// is written only after the sink holds every event, so a crash before it makes the next run load the same
+/// files again, which the sink absorbs without duplicates. A file rejected as a whole is never deleted or
+/// moved: the server keeps the one copy that survives `clean`.
 struct LoadStage: Stage {
     let name = StageName.load
     let settings: ImportEventsConfig
@@ -56,8 +57,10 @@ struct LoadStage: Stage {
                     runID: context.run.id.text)
             })
 
-        // 3. after_import on the server, once per file.
-        counts["after_import_failed"] = try applyAfterImport(to: downloaded, context: context)
+        // 3. after_import on the server, once per imported file.
+        let outcome = try applyAfterImport(to: downloaded, context: context)
+        counts["after_import_failed"] = outcome.failed
+        counts["after_import_kept"] = outcome.kept
 
         // A receipt of what the sink answered, the one output of this stage.
         let receipt = try context.folder.createOutput("receipt.json")
@@ -72,18 +75,30 @@ struct LoadStage: Stage {
             && name != TransformStage.rejectsName
     }
 
-    /// Returns how many files the action failed for; those are logged, not fatal: their events are stored
-    /// and the ledger keeps them from being imported twice.
-    private func applyAfterImport(to downloaded: StageMarker, context: StageContext) throws -> Int {
+    /// Returns how many files the action failed for, and how many it left alone because they were not
+    /// imported. Failures are logged, not fatal: their events are stored and the ledger keeps them from being
+    /// imported twice.
+    private func applyAfterImport(to downloaded: StageMarker, context: StageContext) throws -> (
+        failed: Int, kept: Int
+    ) {
         let action: AfterImportAction
         switch settings.afterImport {
-        case .keep: return 0
+        case .keep: return (0, 0)
         case .delete: action = .delete
         case .move(let folder): action = .move(toDirectory: folder)
         }
+        let rejected = try rejectedDownloads(context)
         var failures = 0
+        var kept = 0
         var session: SFTPSession?
         for file in downloaded.outputs where file.name != ExtractStage.selectionName {
+            if let reason = rejected[file.name] {
+                kept += 1
+                context.logger.warn(
+                    "file not imported; after_import skipped, the file stays on the server",
+                    ["file": file.name, "action": "\(action)", "reason": reason])
+                continue
+            }
             let key = "after_import:" + file.name
             if try context.folder.finishedItem(key) != nil { continue }
             do {
@@ -97,6 +112,35 @@ struct LoadStage: Stage {
                     ["file": file.name, "action": "\(action)", "error": error.description])
             }
         }
-        return failures
+        return (failures, kept)
+    }
+
+    /// The downloads that were not imported, with the reason: rejected by decrypt (not PGP, another key, an
+    /// unsafe archive), holding a file that transform rejected as a whole, or one whose every row was
+    /// rejected. A download whose files have no transform record counts as not imported.
+    private func rejectedDownloads(_ context: StageContext) throws -> [String: String] {
+        let transform = context.run.stage(.transform)
+        var rejected: [String: String] = [:]
+        for item in try context.run.stage(.decrypt).items() {
+            if let reason = item.notes[DecryptStage.rejectedNote] {
+                rejected[item.key] = reason
+                continue
+            }
+            for plain in item.outputs {
+                guard let transformed = try transform.finishedItem(plain.name) else {
+                    rejected[item.key] = "\(plain.name) has no transform record"
+                    break
+                }
+                if transformed.counts["files_rejected", default: 0] > 0 {
+                    rejected[item.key] = transformed.notes[DecryptStage.rejectedNote] ?? "\(plain.name) was rejected"
+                    break
+                }
+                if transformed.counts["rows", default: 0] > 0 && transformed.counts["events", default: 0] == 0 {
+                    rejected[item.key] = "every row of \(plain.name) was rejected"
+                    break
+                }
+            }
+        }
+        return rejected
     }
 }
