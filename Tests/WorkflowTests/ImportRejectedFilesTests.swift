@@ -4,6 +4,7 @@ import Foundation
 import Staging
 import TestSupport
 import Testing
+import Warehouse
 
 @testable import Workflows
 
@@ -84,6 +85,29 @@ import Testing
         // All of them are in the ledger: the kept copies are what operating.md's fixes start from.
         let ledger = try String(contentsOfFile: folder.file("staging/events/state/ledger.json"), encoding: .utf8)
         for name in [good, wrongKey, badHeader, allRowsRejected] { #expect(ledger.contains(name)) }
+    }
+
+    @Test func aFileWithoutItsHeaderIsRejectedWholeAndNothingOfItIsLoaded() throws {
+        let good = "1234_OPEN_20240809_000001.txt"
+        let headerless = "1234_SENT_20240809_000001.txt"
+        try folder.write("remote/" + good, Self.header + "\n\n" + Self.row + "\n")
+        let rows = (0..<23).map { Self.row.replacingOccurrences(of: "70000100", with: String(70_000_100 + $0)) }
+        try folder.write("remote/" + headerless, rows.joined(separator: "\n") + "\n")
+
+        let result = try run(afterImport: "delete")
+
+        #expect(result.status == .finishedWithRejects)
+        let transform = try #require(try result.run.stage(.transform).readMarker())
+        #expect(transform.counts["files_rejected"] == 1)
+        #expect(transform.counts["events"] == 1)
+        let rejects = try String(contentsOfFile: result.run.stage(.transform).file("rejects.ndjson"), encoding: .utf8)
+        #expect(rejects.contains(headerless) && rejects.contains("no header row with CED columns"))
+        let database = try SQLiteDatabase(path: folder.file("data/warehouse.sqlite"))
+        #expect(
+            try database.query("SELECT count(*), min(source_file) FROM responsys_events")[0] == [
+                .integer(1), .text(good),
+            ])
+        #expect(try Files.list(folder.file("remote")) == [headerless])
     }
 
     @Test func moveLeavesTheRejectedFileInPlace() throws {
