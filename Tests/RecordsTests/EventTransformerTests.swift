@@ -188,6 +188,17 @@ private func transform(
         #expect(result.events[0]["riid"] as? Int == 7)
     }
 
+    @Test func aStrayQuoteInAQuotedFieldRejectsTheRowAndTheRestIsRead() throws {
+        let result = try transform("RIID,CUSTOMER_ID\n1,\"c-\"6\"\n2,\"c-7\"\n")
+        #expect(result.counts == TransformCounts(rows: 2, events: 1, rejects: 1))
+        #expect(result.events[0]["customer_id"] as? String == "c-7")
+        #expect(result.rejects[0]["line"] as? Int == 2)
+        #expect(result.rejects[0]["raw"] as? String == "1,\"c-\"6\"")
+        #expect(
+            (result.rejects[0]["reason"] as? String)?.hasPrefix("unexpected character after closing quote in field 2")
+                == true)
+    }
+
     @Test func headerOnlyFileGivesZeroEventsAndAnEmptyOutput() throws {
         let result = try transform("RIID,EMAIL\r\n")
         #expect(result.counts == TransformCounts(rows: 0, events: 0, rejects: 0))
