@@ -128,7 +128,8 @@ enum TextDecoding {
 /// - Quoted fields may hold delimiters, CR, LF and doubled quotes. A quote inside an unquoted field is kept
 ///   as a character. Text after a closing quote (`"ab"c`, a stray quote in `"c-"6"`) makes the row a problem
 ///   row (`textAfterClosingQuote`); the row still ends at its line end, so the rows after it are read as usual.
-/// - Line ends: LF, CRLF and CR. Blank lines are skipped (they still count in line numbers).
+/// - Line ends: LF, CRLF and CR. Blank lines are skipped (they still count in line numbers, and in
+///   `blankLines`).
 /// - A UTF-8 byte-order mark at the start is skipped.
 /// - The first non-blank row is the header, read when the reader is created (`header`).
 ///
@@ -163,6 +164,8 @@ public final class CSVReader {
     /// The line number of `buffer[start]`.
     /// The 1-based line the reader has reached (where the next row starts, or where a failed row started).
     public private(set) var line = 1
+    /// The blank lines skipped so far (before the header too); they hold no data, but are counted.
+    public private(set) var blankLines = 0
 
     /// The fields of the current row.
     private var store: FieldStore
@@ -380,6 +383,7 @@ public final class CSVReader {
                 break
             }
             lineNumber += 1
+            blankLines += 1
         }
         start = p
         line = lineNumber

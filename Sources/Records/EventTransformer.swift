@@ -4,6 +4,8 @@ import Core
 public struct TransformCounts: Sendable, Equatable {
     /// Data rows read (the header and blank lines not counted).
     public var rows: Int
+    /// Blank lines skipped (they hold no data; counted so that no line goes unaccounted for).
+    public var blankLines: Int
     /// Events written.
     public var events: Int
     /// Rows written to the rejects.
@@ -11,8 +13,11 @@ public struct TransformCounts: Sendable, Equatable {
     /// Columns renamed because their name was empty, repeated, or a key the transform adds.
     public var renamedColumns: [CSVHeader.Rename]
 
-    public init(rows: Int = 0, events: Int = 0, rejects: Int = 0, renamedColumns: [CSVHeader.Rename] = []) {
+    public init(
+        rows: Int = 0, events: Int = 0, rejects: Int = 0, blankLines: Int = 0, renamedColumns: [CSVHeader.Rename] = []
+    ) {
         self.rows = rows
+        self.blankLines = blankLines
         self.events = events
         self.rejects = rejects
         self.renamedColumns = renamedColumns
@@ -81,6 +86,7 @@ public enum EventTransformer {
             }
         }
         if buffer.count > 0 { try output.write(bytes: buffer.bytes) }
+        counts.blankLines = reader.blankLines
         return counts
     }
 

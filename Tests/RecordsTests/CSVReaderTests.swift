@@ -92,6 +92,7 @@ private func read(_ text: String, options: CSVOptions = CSVOptions()) throws -> 
         #expect(reader.headerLine == 3)
         #expect(rows.map(\.fields) == [["1", "2"], ["3", "4"]])
         #expect(rows.map(\.line) == [5, 8])
+        #expect(reader.blankLines == 6)
     }
 
     @Test func headerOnlyFileHasNoRows() throws {

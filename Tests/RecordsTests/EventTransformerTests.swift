@@ -199,6 +199,11 @@ private func transform(
                 == true)
     }
 
+    @Test func blankLinesAreCounted() throws {
+        let result = try transform("\nRIID,NOTE\r\n\r\n1,x\r\n\r\n2,x\r\n\n")
+        #expect(result.counts == TransformCounts(rows: 2, events: 2, rejects: 0, blankLines: 4))
+    }
+
     @Test func headerOnlyFileGivesZeroEventsAndAnEmptyOutput() throws {
         let result = try transform("RIID,EMAIL\r\n")
         #expect(result.counts == TransformCounts(rows: 0, events: 0, rejects: 0))

@@ -100,6 +100,7 @@ import Warehouse
         let transform = try #require(try result.run.stage(.transform).readMarker())
         #expect(transform.counts["files_rejected"] == 1)
         #expect(transform.counts["events"] == 1)
+        #expect(transform.counts["blank_lines"] == 1)
         let rejects = try String(contentsOfFile: result.run.stage(.transform).file("rejects.ndjson"), encoding: .utf8)
         #expect(rejects.contains(headerless) && rejects.contains("no header row with CED columns"))
         let database = try SQLiteDatabase(path: folder.file("data/warehouse.sqlite"))

@@ -25,7 +25,7 @@ struct TransformStage: Stage {
             preconditionFailure("the runner starts transform only after the stage before it finished")
         }
         var outputs: [StageOutput] = []
-        var totals = ["rows": 0, "events": 0, "rejects": 0, "files": 0, "files_rejected": 0]
+        var totals = ["rows": 0, "events": 0, "rejects": 0, "blank_lines": 0, "files": 0, "files_rejected": 0]
         for plain in marker.outputs where plain.name != DecryptStage.rejectsName {
             if let done = try context.folder.finishedItem(plain.name) {
                 outputs += done.outputs
@@ -68,7 +68,7 @@ struct TransformStage: Stage {
                 "transformed",
                 [
                     "file": plain.name, "rows": result.counts.rows, "events": result.counts.events,
-                    "rejects": result.counts.rejects,
+                    "rejects": result.counts.rejects, "blank_lines": result.counts.blankLines,
                 ])
             return (
                 [
@@ -77,7 +77,7 @@ struct TransformStage: Stage {
                 ],
                 [
                     "rows": result.counts.rows, "events": result.counts.events, "rejects": result.counts.rejects,
-                    "files": 1,
+                    "blank_lines": result.counts.blankLines, "files": 1,
                 ],
                 [:]
             )
