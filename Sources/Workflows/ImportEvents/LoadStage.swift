@@ -87,29 +87,30 @@ struct LoadStage: Stage {
         case .delete: action = .delete
         case .move(let folder): action = .move(toDirectory: folder)
         }
-        let rejected = try rejectedDownloads(context)
+        let files = downloaded.outputs.map(\.name).filter { $0 != ExtractStage.selectionName }
+        let rejected = try rejectedDownloads(files, context: context)
         var failures = 0
         var kept = 0
         var session: SFTPSession?
-        for file in downloaded.outputs where file.name != ExtractStage.selectionName {
-            if let reason = rejected[file.name] {
+        for file in files {
+            if let reason = rejected[file] {
                 kept += 1
                 context.logger.warn(
                     "file not imported; after_import skipped, the file stays on the server",
-                    ["file": file.name, "action": "\(action)", "reason": reason])
+                    ["file": file, "action": "\(action)", "reason": reason])
                 continue
             }
-            let key = "after_import:" + file.name
+            let key = "after_import:" + file
             if try context.folder.finishedItem(key) != nil { continue }
             do {
                 if session == nil { session = try connector.connect() }
-                try action.apply(to: SFTPSession.join(settings.remoteDir, file.name), session: session!)
+                try action.apply(to: SFTPSession.join(settings.remoteDir, file), session: session!)
                 try context.folder.recordItem(ItemRecord(key: key, outputs: [], notes: ["action": "\(action)"]))
             } catch let error as DiagnosedError {
                 failures += 1
                 context.logger.warn(
                     "after_import failed; the file stays on the server and in the ledger",
-                    ["file": file.name, "action": "\(action)", "error": error.description])
+                    ["file": file, "action": "\(action)", "error": error.description])
             }
         }
         return (failures, kept)
@@ -117,27 +118,32 @@ struct LoadStage: Stage {
 
     /// The downloads that were not imported, with the reason: rejected by decrypt (not PGP, another key, an
     /// unsafe archive), holding a file that transform rejected as a whole, or one whose every row was
-    /// rejected. A download whose files have no transform record counts as not imported.
-    private func rejectedDownloads(_ context: StageContext) throws -> [String: String] {
+    /// rejected. A download without a decrypt or transform record counts as not imported.
+    private func rejectedDownloads(_ names: [String], context: StageContext) throws -> [String: String] {
+        let decrypt = context.run.stage(.decrypt)
         let transform = context.run.stage(.transform)
         var rejected: [String: String] = [:]
-        for item in try context.run.stage(.decrypt).items() {
+        downloads: for name in names {
+            guard let item = try decrypt.finishedItem(name) else {
+                rejected[name] = "no decrypt record"
+                continue
+            }
             if let reason = item.notes[DecryptStage.rejectedNote] {
-                rejected[item.key] = reason
+                rejected[name] = reason
                 continue
             }
             for plain in item.outputs {
                 guard let transformed = try transform.finishedItem(plain.name) else {
-                    rejected[item.key] = "\(plain.name) has no transform record"
-                    break
+                    rejected[name] = "\(plain.name) has no transform record"
+                    continue downloads
                 }
                 if transformed.counts["files_rejected", default: 0] > 0 {
-                    rejected[item.key] = transformed.notes[DecryptStage.rejectedNote] ?? "\(plain.name) was rejected"
-                    break
+                    rejected[name] = transformed.notes[DecryptStage.rejectedNote] ?? "\(plain.name) was rejected"
+                    continue downloads
                 }
                 if transformed.counts["rows", default: 0] > 0 && transformed.counts["events", default: 0] == 0 {
-                    rejected[item.key] = "every row of \(plain.name) was rejected"
-                    break
+                    rejected[name] = "every row of \(plain.name) was rejected"
+                    continue downloads
                 }
             }
         }
