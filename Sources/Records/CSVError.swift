@@ -27,12 +27,17 @@ public enum CSVRowProblem: Sendable, Equatable {
     case invalidUTF8(byteOffset: Int64)
     /// A quoted field is still open at the end of the file.
     case unterminatedQuote
+    /// After the closing quote of field `field` (1-based) comes something other than a delimiter or a line
+    /// end (`"c-"6"`: a stray quote inside the field); RFC 4180 allows nothing else there.
+    case textAfterClosingQuote(field: Int)
 
     public var reason: String {
         switch self {
         case .invalidUTF8(let offset):
             "invalid UTF-8 at byte offset \(offset) (set encoding = \"windows-1252\" or \"latin-1\" if the file is not UTF-8)"
         case .unterminatedQuote: "a quoted field is not closed before the end of the file"
+        case .textAfterClosingQuote(let field):
+            "unexpected character after closing quote in field \(field) (a quote inside a quoted field must be doubled)"
         }
     }
 }

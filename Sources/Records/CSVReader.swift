@@ -126,8 +126,10 @@ enum TextDecoding {
 /// - Reads the file in large blocks through one buffer; memory stays bounded by the buffer and the
 ///   longest row, whatever the file size.
 /// - Quoted fields may hold delimiters, CR, LF and doubled quotes. A quote inside an unquoted field is kept
-///   as a character; text after a closing quote is kept too (`"ab"c` reads `abc`): nothing is dropped.
-/// - Line ends: LF, CRLF and CR. Blank lines are skipped (they still count in line numbers).
+///   as a character. Text after a closing quote (`"ab"c`, a stray quote in `"c-"6"`) makes the row a problem
+///   row (`textAfterClosingQuote`); the row still ends at its line end, so the rows after it are read as usual.
+/// - Line ends: LF, CRLF and CR. Blank lines are skipped (they still count in line numbers, and in
+///   `blankLines`).
 /// - A UTF-8 byte-order mark at the start is skipped.
 /// - The first non-blank row is the header, read when the reader is created (`header`).
 ///
@@ -162,6 +164,8 @@ public final class CSVReader {
     /// The line number of `buffer[start]`.
     /// The 1-based line the reader has reached (where the next row starts, or where a failed row started).
     public private(set) var line = 1
+    /// The blank lines skipped so far (before the header too); they hold no data, but are counted.
+    public private(set) var blankLines = 0
 
     /// The fields of the current row.
     private var store: FieldStore
@@ -379,6 +383,7 @@ public final class CSVReader {
                 break
             }
             lineNumber += 1
+            blankLines += 1
         }
         start = p
         line = lineNumber
@@ -421,6 +426,9 @@ public final class CSVReader {
                         continue quoted
                     }
                     p = q + 1
+                    if problem == nil && p < end && special[Int(buffer[p])] == 0 {
+                        problem = .textAfterClosingQuote(field: store.fieldCount + 1)
+                    }
                     break quoted
                 }
             }

@@ -77,6 +77,9 @@ public typealias TransformError = CodedError<TransformErrorCode>
 public enum TransformErrorCode: String, ErrorCode {
     /// The file name does not have the shape of a Responsys event file.
     case unrecognizedFileName
+    /// The first row names none of the columns of a Responsys event file: the header is missing (the first
+    /// row is data) or the file is not an event file.
+    case noEventHeader
     /// An option has a value that cannot be used.
     case badOption
 

@@ -56,6 +56,13 @@ public final class EventNormalizer {
     public static let timestampKeys: Set<String> = [
         "event_captured_dt", "event_stored_dt", "complaint_dt", "launch_started_dt", "launch_completed_dt",
     ]
+    /// Every Responsys event file names at least one of these columns in its header (reference §7: the
+    /// prefix of the email feeds, the Launch State columns, what the other channels add). Other columns are
+    /// welcome beside them.
+    public static let identifyingKeys: Set<String> = [
+        "event_type_id", "account_id", "list_id", "riid", "customer_id", "event_captured_dt", "event_stored_dt",
+        "campaign_id", "launch_id", "event_uuid", "program_id",
+    ]
     /// Keys added to every event; a column may not take them.
     public static let addedKeys: Set<String> = [
         "stream", "event_type", "channel", "_source_file", "_line", "_event_id",

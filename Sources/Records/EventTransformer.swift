@@ -4,6 +4,8 @@ import Core
 public struct TransformCounts: Sendable, Equatable {
     /// Data rows read (the header and blank lines not counted).
     public var rows: Int
+    /// Blank lines skipped (they hold no data; counted so that no line goes unaccounted for).
+    public var blankLines: Int
     /// Events written.
     public var events: Int
     /// Rows written to the rejects.
@@ -11,8 +13,11 @@ public struct TransformCounts: Sendable, Equatable {
     /// Columns renamed because their name was empty, repeated, or a key the transform adds.
     public var renamedColumns: [CSVHeader.Rename]
 
-    public init(rows: Int = 0, events: Int = 0, rejects: Int = 0, renamedColumns: [CSVHeader.Rename] = []) {
+    public init(
+        rows: Int = 0, events: Int = 0, rejects: Int = 0, blankLines: Int = 0, renamedColumns: [CSVHeader.Rename] = []
+    ) {
         self.rows = rows
+        self.blankLines = blankLines
         self.events = events
         self.rejects = rejects
         self.renamedColumns = renamedColumns
@@ -28,8 +33,10 @@ public enum EventTransformer {
     /// normalized go to `rejects`. `output` is written but not committed: the caller commits it (and the
     /// rejects) when it has decided the file is good.
     ///
-    /// Throws `TransformError.unrecognizedFileName` when `sourceName` is not an event file name, and
-    /// `CSVError` when the file cannot be read at all (missing header, I/O, a runaway quote).
+    /// Throws `TransformError.unrecognizedFileName` when `sourceName` is not an event file name,
+    /// `TransformError.noEventHeader` when the first row names none of `EventNormalizer.identifyingKeys` (a
+    /// file without its header would otherwise lose its first row as the header and load the rest as
+    /// garbage), and `CSVError` when the file cannot be read at all (missing header, I/O, a runaway quote).
     public static func transform(
         input: String, sourceName: String, output: any ByteOutput, rejects: RejectsWriter,
         options: TransformOptions = TransformOptions()
@@ -37,6 +44,15 @@ public enum EventTransformer {
         let fileName = try EventFileName.parse(sourceName)
         let reader = try CSVReader(
             path: input, options: CSVOptions(delimiter: options.delimiter, encoding: options.encoding))
+        let named = reader.header.originalNames.map(EventNormalizer.snakeCase)
+        guard named.contains(where: EventNormalizer.identifyingKeys.contains) else {
+            throw TransformError(
+                .noEventHeader,
+                "\(sourceName): no header row with CED columns: first line (line \(reader.headerLine)) looks like "
+                    + "data, or the file is not a Responsys event file",
+                remedy: "event files start with a header naming their columns (RIID, EVENT_CAPTURED_DT, "
+                    + "ACCOUNT_ID…); have the Connect job export the header, or narrow `pattern`")
+        }
         let normalizer = try EventNormalizer(
             fileName: fileName, sourceName: sourceName, header: reader.header, options: options)
         var buffer = JSONBytes(capacity: flushSize + (64 << 10))
@@ -70,6 +86,7 @@ public enum EventTransformer {
             }
         }
         if buffer.count > 0 { try output.write(bytes: buffer.bytes) }
+        counts.blankLines = reader.blankLines
         return counts
     }
 

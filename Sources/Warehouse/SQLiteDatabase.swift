@@ -1,6 +1,14 @@
 import CSQLite3
 import Core
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One connection to a SQLite database file; the only owner of its `sqlite3*` handle, closed in `deinit`.
 ///
 /// Not thread-safe: use one connection per thread (the handle is opened with `SQLITE_OPEN_NOMUTEX`).
@@ -37,8 +45,13 @@ public final class SQLiteDatabase {
     let handle: OpaquePointer
 
     /// Opens (and, unless read-only, creates) the database at `path`. The parent folder must exist.
+    /// A database it creates is mode 0600, and so are its `-wal` and `-shm` files (SQLite gives them the
+    /// database file's mode); an existing file keeps its mode.
     public init(path: String, options: Options = Options()) throws {
         self.path = path
+        if !options.readOnly && path != ":memory:" && !path.isEmpty && !path.hasPrefix("file:") {
+            try SQLiteDatabase.createPrivately(path)
+        }
         var opened: OpaquePointer?
         let flags =
             (options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
@@ -62,6 +75,21 @@ public final class SQLiteDatabase {
         }
         // Detect a file that is not a database now, with a clear message, rather than at the first query.
         try execute("SELECT count(*) FROM sqlite_schema")
+    }
+
+    /// Creates `path` empty with mode 0600 unless something exists there (SQLite itself would create it 0644 minus the
+    /// umask); an empty file is a valid empty database.
+    private static func createPrivately(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let number = errno
+            // An existing file (or folder) is left to SQLite, which opens it or says why not.
+            if number == EEXIST { return }
+            throw SQLiteError(
+                .cannotOpen, resultCode: SQLITE_CANTOPEN, "cannot create the database \(path)",
+                underlying: systemErrorText(number))
+        }
+        close(fd)
     }
 
     deinit {

@@ -92,6 +92,7 @@ private func read(_ text: String, options: CSVOptions = CSVOptions()) throws -> 
         #expect(reader.headerLine == 3)
         #expect(rows.map(\.fields) == [["1", "2"], ["3", "4"]])
         #expect(rows.map(\.line) == [5, 8])
+        #expect(reader.blankLines == 6)
     }
 
     @Test func headerOnlyFileHasNoRows() throws {
@@ -130,9 +131,26 @@ private func read(_ text: String, options: CSVOptions = CSVOptions()) throws -> 
         #expect(names == ["a", "a_2_2", "a_2"])
     }
 
-    @Test func quoteInsideAnUnquotedFieldAndTextAfterAClosingQuoteAreKept() throws {
-        let (_, rows) = try read("a,b\nsay \"hi\",\"ab\"c\n")
-        #expect(rows[0].fields == ["say \"hi\"", "abc"])
+    @Test func quoteInsideAnUnquotedFieldIsKept() throws {
+        let (_, rows) = try read("a,b\nsay \"hi\",\"ab\"\n")
+        #expect(rows[0].fields == ["say \"hi\"", "ab"])
+        #expect(rows[0].problem == nil)
+    }
+
+    @Test func textAfterAClosingQuoteIsAProblemRowAndTheRowsAfterItAreRead() throws {
+        let (_, rows) = try read("a,b\n\"c-\"6\",x\n1,\"ab\"c\n\"ok\",\"\"\"q\"\"\"\r\n2,y")
+        #expect(rows.count == 4)
+        #expect(rows[0].problem == .textAfterClosingQuote(field: 1))
+        #expect(rows[0].line == 2)
+        #expect(rows[0].raw == "\"c-\"6\",x")
+        #expect(rows[0].problem?.reason.hasPrefix("unexpected character after closing quote in field 1") == true)
+        #expect(rows[1].problem == .textAfterClosingQuote(field: 2))
+        #expect(rows[1].raw == "1,\"ab\"c")
+        #expect(rows[2].problem == nil)
+        #expect(rows[2].fields == ["ok", "\"q\""])
+        #expect(rows[3].problem == nil)
+        #expect(rows[3].fields == ["2", "y"])
+        #expect(rows[3].line == 5)
     }
 
     @Test func unterminatedQuoteAtTheEndIsAProblemRow() throws {

@@ -156,10 +156,52 @@ private func transform(
     }
 
     @Test func wrongFieldCountIsRejected() throws {
-        let result = try transform("A,B\n1,2\n1,2,3\n1\n")
+        let result = try transform("RIID,B\n1,2\n1,2,3\n1\n")
         #expect(result.counts == TransformCounts(rows: 3, events: 1, rejects: 2))
         #expect(result.rejects.map { $0["line"] as! Int } == [3, 4])
         #expect((result.rejects[0]["reason"] as? String) == "the row has 3 fields, the header has 2")
+    }
+
+    @Test func aFileWithoutItsHeaderIsRejectedWhole() throws {
+        // A SENT file whose header line is missing: its first event must not become the header.
+        let text = """
+            "1","1234","55501","70000100","c-1","09-Aug-2024 00:00:01","09-Aug-2024 00:00:02","9911","440022"
+            "1","1234","55501","70000101","c-2","09-Aug-2024 00:00:03","09-Aug-2024 00:00:04","9911","440022"
+
+            """
+        let error = #expect(throws: TransformError.self) {
+            try transform(text, name: "1234_SENT_20240809_000001.txt")
+        }
+        #expect(error?.code == .noEventHeader)
+        #expect(error?.description.contains("no header row with CED columns: first line (line 1) looks like") == true)
+        #expect(error?.description.contains("70000100") == false, "no data in the message")
+        // Nor is any other text that happens to match the file name pattern taken as events.
+        let passwd = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+        let other = #expect(throws: TransformError.self) { try transform(passwd) }
+        #expect(other?.code == .noEventHeader)
+    }
+
+    @Test func aHeaderWithOneCEDColumnAndUnknownOnesIsAccepted() throws {
+        let result = try transform("Custom Field,riid,Another\nx,7,y\n")
+        #expect(result.counts == TransformCounts(rows: 1, events: 1, rejects: 0))
+        #expect(result.events[0]["custom_field"] as? String == "x")
+        #expect(result.events[0]["riid"] as? Int == 7)
+    }
+
+    @Test func aStrayQuoteInAQuotedFieldRejectsTheRowAndTheRestIsRead() throws {
+        let result = try transform("RIID,CUSTOMER_ID\n1,\"c-\"6\"\n2,\"c-7\"\n")
+        #expect(result.counts == TransformCounts(rows: 2, events: 1, rejects: 1))
+        #expect(result.events[0]["customer_id"] as? String == "c-7")
+        #expect(result.rejects[0]["line"] as? Int == 2)
+        #expect(result.rejects[0]["raw"] as? String == "1,\"c-\"6\"")
+        #expect(
+            (result.rejects[0]["reason"] as? String)?.hasPrefix("unexpected character after closing quote in field 2")
+                == true)
+    }
+
+    @Test func blankLinesAreCounted() throws {
+        let result = try transform("\nRIID,NOTE\r\n\r\n1,x\r\n\r\n2,x\r\n\n")
+        #expect(result.counts == TransformCounts(rows: 2, events: 2, rejects: 0, blankLines: 4))
     }
 
     @Test func headerOnlyFileGivesZeroEventsAndAnEmptyOutput() throws {
@@ -191,7 +233,7 @@ private func transform(
     }
 
     @Test func columnNamesAreSnakeCasedAndCollisionsRenamed() throws {
-        let result = try transform("OfferURL,Offer Name,,CHANNEL,email,EMAIL\nu,n,x,c,a,b\n")
+        let result = try transform("OfferURL,Offer Name,,CHANNEL,email,EMAIL,RIID\nu,n,x,c,a,b,1\n")
         let event = result.events[0]
         #expect(event["offer_url"] as? String == "u")
         #expect(event["offer_name"] as? String == "n")

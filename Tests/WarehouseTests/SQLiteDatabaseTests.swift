@@ -91,6 +91,23 @@ import Testing
         #expect(try db.query("PRAGMA journal_mode") == [[.text("wal")]])
     }
 
+    @Test func aNewDatabaseAndItsWriteAheadLogAreReadableOnlyByTheOwner() throws {
+        let folder = try TemporaryFolder("sqlite")
+        let path = folder.file("events.sqlite")
+        let db = try SQLiteDatabase(path: path)
+        try db.execute("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('personal data');")
+        func mode(_ file: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int ?? -1) & 0o777
+        }
+        #expect(try mode(path) == 0o600)
+        #expect(try mode(path + "-wal") == 0o600)
+        #expect(try mode(path + "-shm") == 0o600)
+        // An existing database keeps the mode its owner gave it.
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        _ = try SQLiteDatabase(path: path)
+        #expect(try mode(path) == 0o640)
+    }
+
     @Test func missingFolderIsCannotOpen() throws {
         let folder = try TemporaryFolder("sqlite")
         let error = #expect(throws: SQLiteError.self) {

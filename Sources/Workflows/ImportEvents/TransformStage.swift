@@ -25,15 +25,16 @@ struct TransformStage: Stage {
             preconditionFailure("the runner starts transform only after the stage before it finished")
         }
         var outputs: [StageOutput] = []
-        var totals = ["rows": 0, "events": 0, "rejects": 0, "files": 0, "files_rejected": 0]
+        var totals = ["rows": 0, "events": 0, "rejects": 0, "blank_lines": 0, "files": 0, "files_rejected": 0]
         for plain in marker.outputs where plain.name != DecryptStage.rejectsName {
             if let done = try context.folder.finishedItem(plain.name) {
                 outputs += done.outputs
                 totals.merge(done.counts, uniquingKeysWith: +)
                 continue
             }
-            let (described, counts) = try transform(plain, from: input, in: context)
-            try context.folder.recordItem(ItemRecord(key: plain.name, outputs: described, counts: counts))
+            let (described, counts, notes) = try transform(plain, from: input, in: context)
+            try context.folder.recordItem(
+                ItemRecord(key: plain.name, outputs: described, counts: counts, notes: notes))
             outputs += described
             totals.merge(counts, uniquingKeysWith: +)
         }
@@ -45,9 +46,10 @@ struct TransformStage: Stage {
             outputs: outputs, counts: totals, exitStatus: rejected > 0 ? .finishedWithRejects : .success)
     }
 
-    /// Transforms one file; a file that cannot be read at all is rejected whole, with the reason.
+    /// Transforms one file; a file that cannot be read at all is rejected whole, with the reason (in the
+    /// notes, under `DecryptStage.rejectedNote`, for load to leave it on the server).
     private func transform(_ plain: StageOutput, from input: StageFolder, in context: StageContext) throws
-        -> ([StageOutput], [String: Int])
+        -> ([StageOutput], [String: Int], [String: String])
     {
         let stem = plain.name
         let rejectsName = stem + TransformStage.fileRejectsSuffix
@@ -66,7 +68,7 @@ struct TransformStage: Stage {
                 "transformed",
                 [
                     "file": plain.name, "rows": result.counts.rows, "events": result.counts.events,
-                    "rejects": result.counts.rejects,
+                    "rejects": result.counts.rejects, "blank_lines": result.counts.blankLines,
                 ])
             return (
                 [
@@ -75,14 +77,18 @@ struct TransformStage: Stage {
                 ],
                 [
                     "rows": result.counts.rows, "events": result.counts.events, "rejects": result.counts.rejects,
-                    "files": 1,
-                ]
+                    "blank_lines": result.counts.blankLines, "files": 1,
+                ],
+                [:]
             )
         } catch let error as DiagnosedError where Self.rejectsWholeFile(error) {
             try rejects.write(file: plain.name, line: 0, byteOffset: nil, reason: error.description, raw: "")
             try rejects.commit()
             context.logger.warn("file rejected", ["file": plain.name, "reason": error.description])
-            return ([try context.folder.describe(rejectsName, source: plain.name)], ["files_rejected": 1])
+            return (
+                [try context.folder.describe(rejectsName, source: plain.name)], ["files_rejected": 1],
+                [DecryptStage.rejectedNote: error.description]
+            )
         }
     }
 
