@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "AudienceTests", dependencies: ["Audience", "TestSupport"]),
         .testTarget(
             name: "WorkflowTests",
-            dependencies: ["Workflows", "Config", "Staging", "Records", "FakeResponsys", "TestSupport"]),
+            dependencies: ["Workflows", "Config", "Staging", "Records", "Warehouse", "FakeResponsys", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Core", "Warehouse", "Workflows", "TestSupport"]),
         // SIGKILL, cut sessions and server faults against the built executables; bench/reliability.sh runs it long.
         .testTarget(name: "ReliabilityTests", dependencies: ["Core", "Warehouse", "HTTP", "TestSupport"]),
