@@ -39,7 +39,7 @@ import Testing
 
         let error = try #require(sftpError { _ = try fixture.connect() })
         #expect(error.code == .hostKeyMismatch)
-        #expect(error.exitStatus == .stageFailed)
+        #expect(error.exitStatus == .usage, "a changed host key needs a person at once")
         #expect(error.description.contains(try impostor.hostFingerprint()))
         #expect(error.description.contains(try fixture.server.hostFingerprint()))
     }
