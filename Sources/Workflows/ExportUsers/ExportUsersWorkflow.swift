@@ -129,11 +129,18 @@ struct ExportUsersTransformStage: Stage {
         do {
             summary = try PayloadWriter.writeExportUsers(diff: diff, options: options, to: payload)
         } catch let error as AudienceError where error.code == .exitRatioExceeded {
+            // The snapshot that tripped the guard is not kept: whichever way the user goes, the next step
+            // reads the source again.
+            let run = "--run \(context.run.id)"
             throw ExportError(
-                .exitRatioExceeded, error.message,
-                remedy: "check the audience source; if these exits are intended, run "
-                    + "`responsys-etl stage \(workflow) transform --run \(context.run.id) --force`, "
-                    + "then `responsys-etl run \(workflow)` to load")
+                .exitRatioExceeded,
+                error.message + "; nothing was sent, and the extract of run \(context.run.id) was cleared",
+                remedy: "if the source is wrong, fix it, then `responsys-etl run \(workflow)`: it extracts the "
+                    + "source again and compares it with the delivered state again (the guard still applies); "
+                    + "if these exits are intended, accept them on a fresh extract of the current source: "
+                    + "`responsys-etl stage \(workflow) extract \(run) && "
+                    + "responsys-etl stage \(workflow) transform \(run) --force && responsys-etl run \(workflow)`",
+                redoFrom: .extract)
         }
         let baseline = diff.isFirstRun && policy == .recordBaseline
         return StageResult(
