@@ -296,6 +296,49 @@ import Warehouse
         #expect(((counts as? [String: Any])?["counts"] as? [String: Int])?["exited"] == 0)
     }
 
+    @Test func anotherListOrAccountIsRefusedUntilTheWorkflowStartsOver() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+
+        // Another list of the same account: the state was not delivered there.
+        try writeConfig(list: "LIST2")
+        let otherList = try tool(["run", "users"])
+        #expect(otherList.status == 2, "exit \(otherList.status): \(otherList.stderr)")
+        #expect(otherList.stderr.contains("LIST2") && otherList.stderr.contains("new name"), "\(otherList.stderr)")
+
+        // Another account (another fake-responsys): refused too, and nothing reaches it.
+        let other = try FakeResponsysProcess(
+            arguments: [
+                "--list", Self.list, "--pet", "\(Self.list)/Lytics_User_Fields:FIRST_NAME,CITY",
+                "--pet", "\(Self.list)/Lytics_Segments:NEWSLETTER,VIP",
+            ])
+        try writeConfig(baseURL: other.baseURL)
+        let otherAccount = try tool(["run", "users"])
+        #expect(otherAccount.status == 2, "exit \(otherAccount.status): \(otherAccount.stderr)")
+        #expect(otherAccount.stderr.contains(other.baseURL), "\(otherAccount.stderr)")
+        #expect(try other.members(Self.list).isEmpty)
+
+        // A new workflow name has its own state: a full first delivery to the new account.
+        try writeConfig(workflow: "users_other", baseURL: other.baseURL)
+        let fresh = try tool(["run", "users_other"])
+        #expect(fresh.status == 0, "exit \(fresh.status): \(fresh.stderr)")
+        #expect(
+            Set(try other.members(Self.list).compactMap { $0["EMAIL_ADDRESS_"] }) == [
+                "ann@example.org", "bob@example.org",
+            ])
+
+        // Back to the original destination: the unfinished run resumes and finds nothing to send.
+        try writeConfig()
+        let before = try fake.journal().count
+        let back = try tool(["run", "users"])
+        #expect(back.status == 0, "exit \(back.status): \(back.stderr)")
+        #expect(
+            try fake.journal().dropFirst(before).allSatisfy {
+                $0["function"] as? String == "login" || $0["function"] as? String == "rateLimit"
+            })
+    }
+
     @Test func checkConfirmsTheListAndTablesAndRefusesConfigLimits() throws {
         try writeConfig()
         let ok = try tool(["check", "users"])

@@ -111,6 +111,7 @@ struct ExportUsersTransformStage: Stage {
     let settings: ExportUsersConfig
 
     func run(_ context: StageContext) throws -> StageResult {
+        try DeliveryDestination(settings).check(context)
         let policy: FirstRunPolicy = settings.existingUsers ? .sendEveryone : .recordBaseline
         let diff = try ExportTransform.diff(context, firstRun: policy)
         var options = ExportUsersPayloadOptions(
@@ -159,6 +160,8 @@ struct ExportUsersLoadStage: Stage {
     let makeClient: @Sendable () throws -> ResponsysClient
 
     func run(_ context: StageContext) throws -> StageResult {
+        let destination = DeliveryDestination(settings)
+        try destination.check(context)
         let start = try ExportLoadStart(context, makeClient: makeClient)
         let (plan, baseline, client, sender) = (start.plan, start.baseline, start.client, start.sender)
 
@@ -174,7 +177,7 @@ struct ExportUsersLoadStage: Stage {
         let failed = Set(receipts.flatMap { $0.failures.map(\.email) })
         var counts = try DeliveredStateUpdate.apply(
             context, snapshot: context.run.stage(.extract).file(AudienceExtractStage.snapshotName),
-            failedEmails: failed, baseline: baseline)
+            failedEmails: failed, baseline: baseline, destination: destination)
         counts["requests"] = receipts.count
         counts["records_sent"] = receipts.reduce(0) { $0 + $1.records }
         counts["records_refused"] = rejected

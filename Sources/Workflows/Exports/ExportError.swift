@@ -13,6 +13,8 @@ public struct ExportError: DiagnosedError, RedoesEarlierStages, Equatable {
         case exitRatioExceeded
         /// Trigger chunks of export-campaign have an unknown outcome; they are not sent again on their own.
         case outcomeUnknown
+        /// The delivered state was delivered to another account, endpoint, list or extension table.
+        case destinationChanged
     }
 
     public var code: Code
