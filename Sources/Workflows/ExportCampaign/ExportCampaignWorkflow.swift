@@ -85,7 +85,7 @@ struct ExportCampaignTransformStage: Stage {
         var counts = ExportTransform.counts(diff, summary)
         counts["held_back"] = heldBack
         return StageResult(
-            outputs: try ExportTransform.outputs(context), counts: counts,
+            outputs: try ExportTransform.outputs(context, summary), counts: counts,
             notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no"])
     }
 

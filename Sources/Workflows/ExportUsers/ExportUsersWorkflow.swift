@@ -78,15 +78,15 @@ enum ExportTransform {
         return result
     }
 
-    /// The marker outputs: the diff files, the plan and every request body it lists.
-    static func outputs(_ context: StageContext) throws -> [StageOutput] {
+    /// The marker outputs: the diff files, the plan and every request body it lists. The bodies come from the
+    /// writer's summary, not from reading the plan back: decoding the plan would hold every member's email.
+    static func outputs(_ context: StageContext, _ summary: PayloadSummary) throws -> [StageOutput] {
         var outputs: [StageOutput] = []
         for name in [SnapshotDiff.enteredFile, SnapshotDiff.changedFile, SnapshotDiff.exitedFile] {
             outputs.append(try context.folder.describe(diffFolder + "/" + name))
         }
-        let plan = try ExportPlan.read(from: context.folder.path)
-        for request in plan.requests {
-            outputs.append(try context.folder.describe(ExportPlan.payloadFolder + "/" + request.file))
+        for file in summary.files {
+            outputs.append(try context.folder.describe(ExportPlan.payloadFolder + "/" + file))
         }
         outputs.append(try context.folder.describe(ExportPlan.planName))
         return outputs
@@ -145,7 +145,7 @@ struct ExportUsersTransformStage: Stage {
         }
         let baseline = diff.isFirstRun && policy == .recordBaseline
         return StageResult(
-            outputs: try ExportTransform.outputs(context), counts: ExportTransform.counts(diff, summary),
+            outputs: try ExportTransform.outputs(context, summary), counts: ExportTransform.counts(diff, summary),
             notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no"])
     }
 }
