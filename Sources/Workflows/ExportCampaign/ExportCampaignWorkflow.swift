@@ -126,7 +126,8 @@ struct ExportCampaignLoadStage: Stage {
         var triggerReceipts: [Receipt] = []
         var unknown: [TriggerJournal.Entry] = []
         for chunk in plan.chunks {
-            for request in chunk {
+            for entry in chunk {
+                let request = try plan.request(entry)
                 if request.kind == "merge-trigger" {
                     switch try trigger(request, sender: sender, journal: journal, context: context) {
                     case .receipt(let receipt):

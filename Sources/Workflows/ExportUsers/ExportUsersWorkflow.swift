@@ -167,7 +167,7 @@ struct ExportUsersLoadStage: Stage {
 
         let chunks = plan.chunks
         let results = client.concurrently(chunks.count) { index in
-            try chunks[index].map { try sender.send($0) }
+            try chunks[index].map { try sender.send(plan.request($0)) }
         }
         var receipts: [Receipt] = []
         for result in results {
