@@ -91,6 +91,9 @@ public struct PayloadSummary: Sendable, Equatable {
     public var exited = 0
     /// The plan file.
     public var planPath = ""
+    /// The request files in plan order (names inside the payload folder): one per request, a few per
+    /// chunk of 200 members, so listing them costs far less than reading the plan's emails back.
+    public var files: [String] = []
 
     public init() {}
 }
@@ -141,6 +144,7 @@ final class PayloadFolder {
         try plan.write((firstRequest ? "" : ",\n") + request.json)
         firstRequest = false
         summary.requests[kind, default: 0] += 1
+        summary.files.append(file)
     }
 
     func finish(_ update: (inout PayloadSummary) -> Void) throws -> PayloadSummary {

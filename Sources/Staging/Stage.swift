@@ -54,3 +54,10 @@ public protocol Stage: Sendable {
     var name: StageName { get }
     func run(_ context: StageContext) throws -> StageResult
 }
+
+/// A stage failure that condemns the outputs of an earlier stage: the runner clears the run from `redoFrom`
+/// (that stage and every later one) before recording the failure, so the next `run` resumes by producing
+/// them again instead of failing the same way on outputs that no longer describe the source.
+public protocol RedoesEarlierStages: Error {
+    var redoFrom: StageName? { get }
+}

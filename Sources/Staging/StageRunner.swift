@@ -144,6 +144,10 @@ public struct StageRunner: Sendable {
             return result.exitStatus
         } catch {
             let message = logger.redactor.redact(String(describing: error))
+            if let redo = (error as? any RedoesEarlierStages)?.redoFrom {
+                try? run.invalidate(from: redo)
+                stageLogger.info("outputs cleared; the next run produces them again", ["from": redo.rawValue])
+            }
             try? run.updateStage(stage.name) { record in
                 record.state = .failed
                 record.finishedAt = Date()

@@ -35,6 +35,8 @@ import Testing
                 "000001-01-list.json", "000001-02-pet-user-fields.json", "000001-03-pet-user-fields.json",
                 "000001-04-pet-segments.json",
             ])
+        // The summary names the same bodies as the plan, in the same order (the stage's marker lists them).
+        #expect(summary.files == plan.compactMap { $0["file"] as? String })
         let list = try json(folder.file("transform/payload/000001-01-list.json"))
         #expect(fieldNames(list) == ["EMAIL_ADDRESS_"])
         #expect(records(list) == [["ann@example.org"], ["bob@example.org"], ["cat@example.org"]])

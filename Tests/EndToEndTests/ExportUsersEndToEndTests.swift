@@ -24,7 +24,8 @@ import Warehouse
     }
 
     private func writeConfig(
-        _ extra: String = "", fields: String = "[\"first_name\", \"city\"]", concurrency: Int = 1
+        _ extra: String = "", fields: String = "[\"first_name\", \"city\"]", concurrency: Int = 1,
+        workflow: String = "users", list: String = Self.list, baseURL: String? = nil
     ) throws {
         try folder.write(
             "responsys-etl.toml",
@@ -36,12 +37,12 @@ import Warehouse
             type = "interact"
             username = "\(FakeResponsysProcess.user)"
             password_env = "TEST_RESPONSYS_PASSWORD"
-            base_url = "\(fake.baseURL)"
+            base_url = "\(baseURL ?? fake.baseURL)"
 
-            [workflows.users]
+            [workflows.\(workflow)]
             type = "export-users"
             auth = "rest"
-            list = "\(Self.list)"
+            list = "\(list)"
             source = { type = "file", path = "audience.csv" }
             additional_fields = \(fields)
             audience_memberships = ["newsletter", "vip"]
@@ -243,16 +244,99 @@ import Warehouse
         #expect(stopped.status == 1, "exit \(stopped.status): \(stopped.stderr)")
         let run = (try runFolders()[1] as NSString).lastPathComponent
         #expect(
-            stopped.stderr.contains("responsys-etl stage users transform --run \(run) --force"), "\(stopped.stderr)")
+            stopped.stderr.contains(
+                "responsys-etl stage users extract --run \(run) && "
+                    + "responsys-etl stage users transform --run \(run) --force && responsys-etl run users"),
+            "\(stopped.stderr)")
         #expect(try emails().count == 4)
         #expect(try calls("deleteListMembers") == 0)
 
+        // The snapshot that tripped the guard is gone: forcing the transform alone cannot act on it.
+        let stale = try tool(["stage", "users", "transform", "--run", run, "--force"])
+        #expect(stale.status == 2, "exit \(stale.status): \(stale.stderr)")
+        #expect(try calls("deleteListMembers") == 0)
+
+        let extracted = try tool(["stage", "users", "extract", "--run", run])
+        #expect(extracted.status == 0, "exit \(extracted.status): \(extracted.stderr)")
         let forced = try tool(["stage", "users", "transform", "--run", run, "--force"])
         #expect(forced.status == 0, "exit \(forced.status): \(forced.stderr)")
         let loaded = try tool(["run", "users"])
         #expect(loaded.status == 0, "exit \(loaded.status): \(loaded.stderr)")
         #expect(try emails() == ["ann@example.org"])
         #expect(try runFolders().count == 2)
+    }
+
+    @Test func aSourceFixedAfterTheExitGuardTrippedIsExtractedAgain() throws {
+        try writeConfig()
+        let rows = (1...24).map { "member\($0)@example.org,M\($0),Paris,1,0" }
+        try audience(rows)
+        #expect(try tool(["run", "users"]).status == 0)
+        #expect(try emails().count == 24)
+
+        // The source breaks: a header and no rows.
+        try folder.write("audience.csv", Self.header)
+        let stopped = try tool(["run", "users"])
+        #expect(stopped.status == 1, "exit \(stopped.status): \(stopped.stderr)")
+        #expect(stopped.stderr.contains("24 of 24"), "\(stopped.stderr)")
+        #expect(stopped.stderr.contains("fix it, then `responsys-etl run users`"), "\(stopped.stderr)")
+        let stuck = try tool(["run", "users"])
+        #expect(stuck.status == 1, "exit \(stuck.status): \(stuck.stderr)")
+
+        // Fixed (and one member's city changed, so the source is read, not taken as unchanged): the same run
+        // resumes with a fresh extract, sends the change and removes nobody.
+        try audience(rows.dropLast() + ["member24@example.org,M24,Lyon,1,0"])
+        let fixed = try tool(["run", "users"])
+        #expect(fixed.status == 0, "exit \(fixed.status): \(fixed.stderr)")
+        #expect(try runFolders().count == 2)
+        #expect(try calls("deleteListMembers") == 0)
+        #expect(try emails().count == 24)
+        #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["member24@example.org"]?["CITY"] == "Lyon")
+        let transform = try runFolders()[1] + "/transform/_DONE"
+        let counts = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: transform)))
+        #expect(((counts as? [String: Any])?["counts"] as? [String: Int])?["exited"] == 0)
+    }
+
+    @Test func anotherListOrAccountIsRefusedUntilTheWorkflowStartsOver() throws {
+        try writeConfig()
+        try audience(["ann@example.org,Ann,Paris,1,0", "bob@example.org,Bob,Lyon,1,1"])
+        #expect(try tool(["run", "users"]).status == 0)
+
+        // Another list of the same account: the state was not delivered there.
+        try writeConfig(list: "LIST2")
+        let otherList = try tool(["run", "users"])
+        #expect(otherList.status == 2, "exit \(otherList.status): \(otherList.stderr)")
+        #expect(otherList.stderr.contains("LIST2") && otherList.stderr.contains("new name"), "\(otherList.stderr)")
+
+        // Another account (another fake-responsys): refused too, and nothing reaches it.
+        let other = try FakeResponsysProcess(
+            arguments: [
+                "--list", Self.list, "--pet", "\(Self.list)/Lytics_User_Fields:FIRST_NAME,CITY",
+                "--pet", "\(Self.list)/Lytics_Segments:NEWSLETTER,VIP",
+            ])
+        try writeConfig(baseURL: other.baseURL)
+        let otherAccount = try tool(["run", "users"])
+        #expect(otherAccount.status == 2, "exit \(otherAccount.status): \(otherAccount.stderr)")
+        #expect(otherAccount.stderr.contains(other.baseURL), "\(otherAccount.stderr)")
+        #expect(try other.members(Self.list).isEmpty)
+
+        // A new workflow name has its own state: a full first delivery to the new account.
+        try writeConfig(workflow: "users_other", baseURL: other.baseURL)
+        let fresh = try tool(["run", "users_other"])
+        #expect(fresh.status == 0, "exit \(fresh.status): \(fresh.stderr)")
+        #expect(
+            Set(try other.members(Self.list).compactMap { $0["EMAIL_ADDRESS_"] }) == [
+                "ann@example.org", "bob@example.org",
+            ])
+
+        // Back to the original destination: the unfinished run resumes and finds nothing to send.
+        try writeConfig()
+        let before = try fake.journal().count
+        let back = try tool(["run", "users"])
+        #expect(back.status == 0, "exit \(back.status): \(back.stderr)")
+        #expect(
+            try fake.journal().dropFirst(before).allSatisfy {
+                $0["function"] as? String == "login" || $0["function"] as? String == "rateLimit"
+            })
     }
 
     @Test func checkConfirmsTheListAndTablesAndRefusesConfigLimits() throws {

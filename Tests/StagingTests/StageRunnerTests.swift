@@ -40,6 +40,22 @@ final class CountingStage: Stage, @unchecked Sendable {
     }
 }
 
+/// A failure that condemns the outputs of an earlier stage.
+struct StaleInputError: RedoesEarlierStages {
+    var redoFrom: StageName?
+}
+
+/// A stage that fails with `StaleInputError` while `failing` is set.
+final class GuardStage: Stage, @unchecked Sendable {
+    let name = StageName.transform
+    let failing = Mutex(true)
+
+    func run(_ context: StageContext) throws -> StageResult {
+        if failing.withLock({ $0 }) { throw StaleInputError(redoFrom: .extract) }
+        return StageResult(outputs: [])
+    }
+}
+
 @Suite struct StageRunnerTests {
     let folder: TemporaryFolder
     let area: WorkflowArea
@@ -105,6 +121,28 @@ final class CountingStage: Stage, @unchecked Sendable {
         #expect(!run.record.isFinished)
         _ = try runner.runOne(.load, of: run, force: false, options: StageOptions())
         #expect(run.record.isFinished)
+    }
+
+    @Test func aFailureThatCondemnsAnEarlierStageClearsItSoTheResumedRunRedoesIt() throws {
+        let lock = try area.lock()
+        defer { lock.release() }
+        let run = try area.createRun(
+            now: Date(), workflowType: "t", configDigest: "d", stages: [.extract, .transform])
+        let extract = CountingStage(.extract, items: ["a"])
+        let guarded = GuardStage()
+        let runner = StageRunner(area: area, stages: [extract, guarded], logger: .silent)
+        #expect(throws: StaleInputError.self) { try runner.runAll(run) }
+        #expect(try run.stage(.extract).checkMarker() == .absent)
+        let failed = try #require(try area.openRun(run.id)).record
+        #expect(failed[.extract]?.state == .invalidated)
+        #expect(failed[.transform]?.state == .failed)
+
+        guarded.failing.withLock { $0 = false }
+        let resumed = try #require(try area.unfinishedRun())
+        #expect(resumed.id == run.id)
+        #expect(try runner.runAll(resumed) == .success)
+        #expect(extract.calls.withLock { $0 } == 2)
+        #expect(extract.itemsProcessed.withLock { $0 } == ["a", "a"])
     }
 
     @Test func aStageWhoseEarlierStageIsUnfinishedIsRefused() throws {

@@ -92,7 +92,7 @@ struct ExportCampaignTransformStage: Stage {
         var counts = ExportTransform.counts(diff, summary)
         counts["held_back"] = heldBack
         return StageResult(
-            outputs: try ExportTransform.outputs(context), counts: counts,
+            outputs: try ExportTransform.outputs(context, summary), counts: counts,
             notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no", "list": list])
     }
 
@@ -133,7 +133,8 @@ struct ExportCampaignLoadStage: Stage {
         var triggerReceipts: [Receipt] = []
         var unknown: [TriggerJournal.Entry] = []
         for chunk in plan.chunks {
-            for request in chunk {
+            for entry in chunk {
+                let request = try plan.request(entry)
                 if request.kind == "merge-trigger" {
                     switch try trigger(request, sender: sender, journal: journal, context: context) {
                     case .receipt(let receipt):

@@ -78,15 +78,15 @@ enum ExportTransform {
         return result
     }
 
-    /// The marker outputs: the diff files, the plan and every request body it lists.
-    static func outputs(_ context: StageContext) throws -> [StageOutput] {
+    /// The marker outputs: the diff files, the plan and every request body it lists. The bodies come from the
+    /// writer's summary, not from reading the plan back: decoding the plan would hold every member's email.
+    static func outputs(_ context: StageContext, _ summary: PayloadSummary) throws -> [StageOutput] {
         var outputs: [StageOutput] = []
         for name in [SnapshotDiff.enteredFile, SnapshotDiff.changedFile, SnapshotDiff.exitedFile] {
             outputs.append(try context.folder.describe(diffFolder + "/" + name))
         }
-        let plan = try ExportPlan.read(from: context.folder.path)
-        for request in plan.requests {
-            outputs.append(try context.folder.describe(ExportPlan.payloadFolder + "/" + request.file))
+        for file in summary.files {
+            outputs.append(try context.folder.describe(ExportPlan.payloadFolder + "/" + file))
         }
         outputs.append(try context.folder.describe(ExportPlan.planName))
         return outputs
@@ -111,6 +111,7 @@ struct ExportUsersTransformStage: Stage {
     let settings: ExportUsersConfig
 
     func run(_ context: StageContext) throws -> StageResult {
+        try DeliveryDestination(settings).check(context)
         let policy: FirstRunPolicy = settings.existingUsers ? .sendEveryone : .recordBaseline
         let diff = try ExportTransform.diff(context, firstRun: policy)
         var options = ExportUsersPayloadOptions(
@@ -129,15 +130,22 @@ struct ExportUsersTransformStage: Stage {
         do {
             summary = try PayloadWriter.writeExportUsers(diff: diff, options: options, to: payload)
         } catch let error as AudienceError where error.code == .exitRatioExceeded {
+            // The snapshot that tripped the guard is not kept: whichever way the user goes, the next step
+            // reads the source again.
+            let run = "--run \(context.run.id)"
             throw ExportError(
-                .exitRatioExceeded, error.message,
-                remedy: "check the audience source; if these exits are intended, run "
-                    + "`responsys-etl stage \(workflow) transform --run \(context.run.id) --force`, "
-                    + "then `responsys-etl run \(workflow)` to load")
+                .exitRatioExceeded,
+                error.message + "; nothing was sent, and the extract of run \(context.run.id) was cleared",
+                remedy: "if the source is wrong, fix it, then `responsys-etl run \(workflow)`: it extracts the "
+                    + "source again and compares it with the delivered state again (the guard still applies); "
+                    + "if these exits are intended, accept them on a fresh extract of the current source: "
+                    + "`responsys-etl stage \(workflow) extract \(run) && "
+                    + "responsys-etl stage \(workflow) transform \(run) --force && responsys-etl run \(workflow)`",
+                redoFrom: .extract)
         }
         let baseline = diff.isFirstRun && policy == .recordBaseline
         return StageResult(
-            outputs: try ExportTransform.outputs(context), counts: ExportTransform.counts(diff, summary),
+            outputs: try ExportTransform.outputs(context, summary), counts: ExportTransform.counts(diff, summary),
             notes: ["first_run": diff.isFirstRun ? (baseline ? "baseline" : "send") : "no"])
     }
 }
@@ -152,12 +160,14 @@ struct ExportUsersLoadStage: Stage {
     let makeClient: @Sendable () throws -> ResponsysClient
 
     func run(_ context: StageContext) throws -> StageResult {
+        let destination = DeliveryDestination(settings)
+        try destination.check(context)
         let start = try ExportLoadStart(context, makeClient: makeClient)
         let (plan, baseline, client, sender) = (start.plan, start.baseline, start.client, start.sender)
 
         let chunks = plan.chunks
         let results = client.concurrently(chunks.count) { index in
-            try chunks[index].map { try sender.send($0) }
+            try chunks[index].map { try sender.send(plan.request($0)) }
         }
         var receipts: [Receipt] = []
         for result in results {
@@ -167,7 +177,7 @@ struct ExportUsersLoadStage: Stage {
         let failed = Set(receipts.flatMap { $0.failures.map(\.email) })
         var counts = try DeliveredStateUpdate.apply(
             context, snapshot: context.run.stage(.extract).file(AudienceExtractStage.snapshotName),
-            failedEmails: failed, baseline: baseline)
+            failedEmails: failed, baseline: baseline, destination: destination)
         counts["requests"] = receipts.count
         counts["records_sent"] = receipts.reduce(0) { $0 + $1.records }
         counts["records_refused"] = rejected

@@ -38,7 +38,7 @@ enum DeliveredStateUpdate {
     /// Applies the delivery (or records the baseline) unless this run already did; returns the counts.
     static func apply(
         _ context: StageContext, snapshot: String, failedEmails: Set<String>, baseline: Bool,
-        keepExited: Bool = false
+        keepExited: Bool = false, destination: DeliveryDestination? = nil
     ) throws -> [String: Int] {
         if let done = try context.folder.finishedItem(itemKey) { return done.counts }
         let state = deliveredPath(context.area)
@@ -59,6 +59,7 @@ enum DeliveredStateUpdate {
         }
         try Files.writeAtomically(
             try JSONEncoder().encode(LastDelivery(run: context.run.id.text)), to: lastPath)
+        try destination?.record(context.area)
         // A clean delivery makes the state equal to the source file's snapshot (see `SourceFingerprint`).
         if failedEmails.isEmpty, let extract = try context.run.stage(.extract).readMarker() {
             try SourceFingerprint.record(context.area, extractNotes: extract.notes)

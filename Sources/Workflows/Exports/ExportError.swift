@@ -1,8 +1,9 @@
 import Core
+import Staging
 
 /// A failure of an export workflow's stages. Tests match `code`; the description names the list, PET,
 /// campaign, file or run involved and never holds a password.
-public struct ExportError: DiagnosedError, Equatable {
+public struct ExportError: DiagnosedError, RedoesEarlierStages, Equatable {
     public enum Code: String, Sendable {
         /// The plan written by transform cannot be read (edited or damaged).
         case badPlan
@@ -12,6 +13,8 @@ public struct ExportError: DiagnosedError, Equatable {
         case exitRatioExceeded
         /// Trigger chunks of export-campaign have an unknown outcome; they are not sent again on their own.
         case outcomeUnknown
+        /// The delivered state was delivered to another account, endpoint, list or extension table.
+        case destinationChanged
     }
 
     public var code: Code
@@ -19,16 +22,19 @@ public struct ExportError: DiagnosedError, Equatable {
     public var underlying: String?
     public var remedy: String?
     public var status: ExitStatus
+    /// The earliest stage whose outputs this failure makes stale (the runner clears the run from there).
+    public var redoFrom: StageName?
 
     public init(
         _ code: Code, _ message: String, underlying: String? = nil, remedy: String? = nil,
-        status: ExitStatus = .stageFailed
+        status: ExitStatus = .stageFailed, redoFrom: StageName? = nil
     ) {
         self.code = code
         self.message = message
         self.underlying = underlying
         self.remedy = remedy
         self.status = status
+        self.redoFrom = redoFrom
     }
 
     public var exitStatus: ExitStatus { status }
