@@ -326,12 +326,7 @@ import Testing
         #expect(try fake.calls("retrieveCampaign").count == before)
 
         // A campaign that does not exist: check and run both say so, exit 2, nothing sent.
-        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
-            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
-        try folder.write("responsys-etl.toml", config)
-        let missing = try tool(["check", "welcome"])
-        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
-        #expect(missing.stderr.contains("campaign GOODBYE"))
+        try expectCheckRefusesAMissingCampaign()
         try signups(Self.people(0..<4))
         let refused = try tool(["run", "welcome"])
         #expect(refused.status == 2, "exit \(refused.status): \(refused.stderr)")
@@ -362,6 +357,16 @@ import Testing
         #expect(try sent().values.allSatisfy { $0 == 1 })
     }
 
+    /// Points the config at campaign GOODBYE, which the fake does not have: `check` exits 2 and names it.
+    private func expectCheckRefusesAMissingCampaign() throws {
+        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
+            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
+        try folder.write("responsys-etl.toml", config)
+        let missing = try tool(["check", "welcome"])
+        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.contains("campaign GOODBYE"))
+    }
+
     @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {
         try writeConfig()
         let ok = try tool(["check", "welcome"])
@@ -369,12 +374,7 @@ import Testing
         #expect(ok.stdout.contains("campaign WELCOME: exists"))
         #expect(ok.stdout.contains("extension table Lytics_User_Fields of list MASTER_LIST: exists"))
 
-        let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)
-            .replacingOccurrences(of: "campaign = \"WELCOME\"", with: "campaign = \"GOODBYE\"")
-        try folder.write("responsys-etl.toml", config)
-        let missing = try tool(["check", "welcome"])
-        #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
-        #expect(missing.stderr.contains("campaign GOODBYE"))
+        try expectCheckRefusesAMissingCampaign()
         #expect(try fake.calls("mergeTriggerEmail").isEmpty)
     }
 
