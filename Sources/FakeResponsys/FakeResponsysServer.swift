@@ -14,8 +14,8 @@ public final class FakeResponsysServer: @unchecked Sendable {
     private var boundPort: UInt16 = 0
 
     // State, guarded by `lock`.
-    private var members: [String: [[String: String]]] = [:]
-    private var petRows: [String: [[String: String]]] = [:]
+    private var members: [String: FakeTable] = [:]
+    private var petRows: [String: FakeTable] = [:]
     private var emails: [[String: Any]] = []
     private var nextRIID = 70_000_001
     private var tokens: [String: Double] = [:]
@@ -28,8 +28,8 @@ public final class FakeResponsysServer: @unchecked Sendable {
         self.configuration = configuration
         faults = configuration.faults
         random = SplitMix64(seed: configuration.seed)
-        for list in configuration.lists { members[list] = [] }
-        for pet in configuration.pets { petRows[pet.list + "/" + pet.name] = [] }
+        for list in configuration.lists { members[list] = FakeTable() }
+        for pet in configuration.pets { petRows[pet.list + "/" + pet.name] = FakeTable() }
     }
 
     /// Binds and starts serving; returns the port (useful with port 0).
@@ -337,16 +337,22 @@ public final class FakeResponsysServer: @unchecked Sendable {
         guard let key1 = fields[rule.match1], !key1.isEmpty else {
             return .failure(RecordFailure(code: "INVALID_PARAMETER", text: "The match column \(rule.match1) is empty"))
         }
-        let index = members[list, default: []].firstIndex { member in
-            let first = Self.same(member[rule.match1], key1, column: rule.match1)
-            guard let match2 = rule.match2, let key2 = fields[match2] else { return first }
-            let second = Self.same(member[match2], key2, column: match2)
-            return rule.matchBoth ? first && second : first || second
+        let table = members[list, default: FakeTable()]
+        let index: Int?
+        if let match2 = rule.match2, let key2 = fields[match2] {
+            if rule.matchBoth {
+                index = table.ids(column: rule.match1, value: key1).first { id in
+                    Self.same(table[id][match2], key2, column: match2)
+                }
+            } else {
+                index = [table.firstID(column: rule.match1, value: key1), table.firstID(column: match2, value: key2)]
+                    .compactMap { $0 }.min()
+            }
+        } else {
+            index = table.firstID(column: rule.match1, value: key1)
         }
         if let index {
-            if rule.replace {
-                for (name, value) in fields where name != "RIID_" { members[list]![index][name] = value }
-            }
+            if rule.replace { members[list]!.update(index, with: fields.filter { $0.key != "RIID_" }) }
             return .success(members[list]![index]["RIID_"] ?? "")
         }
         guard rule.insertOnNoMatch else {
@@ -356,7 +362,7 @@ public final class FakeResponsysServer: @unchecked Sendable {
         let riid = String(nextRIID)
         nextRIID += 1
         fields["RIID_"] = riid
-        members[list, default: []].append(fields)
+        members[list, default: FakeTable()].insert(fields)
         return .success(riid)
     }
 
@@ -380,11 +386,12 @@ public final class FakeResponsysServer: @unchecked Sendable {
         }
         var results: [[String]] = []
         for id in ids {
-            if let index = members[list]!.firstIndex(where: { Self.same($0[column], id, column: column) }) {
+            if let index = members[list]!.firstID(column: column, value: id) {
                 let riid = members[list]![index]["RIID_"] ?? ""
-                members[list]!.remove(at: index)
+                members[list]!.remove(index)
                 for pet in configuration.pets where pet.list == list {
-                    petRows[list + "/" + pet.name]?.removeAll { $0["RIID_"] == riid }
+                    let table = list + "/" + pet.name
+                    for row in petRows[table]?.ids(column: "RIID_", value: riid) ?? [] { petRows[table]!.remove(row) }
                 }
                 results.append([riid])
             } else {
@@ -449,18 +456,18 @@ public final class FakeResponsysServer: @unchecked Sendable {
                 failed("INVALID_PARAMETER", "fieldNames must contain a profile list key column such as EMAIL_ADDRESS_")
                 continue
             }
-            guard let member = members[list]!.first(where: { Self.same($0[key], row[keyIndex], column: key) }),
-                let riid = member["RIID_"]
+            guard let memberID = members[list]!.firstID(column: key, value: row[keyIndex]),
+                let riid = members[list]![memberID]["RIID_"]
             else {
                 failed("NO_RECIPIENT_FOUND", "No recipient found in the profile list")
                 continue
             }
             var fields: [String: String] = ["RIID_": riid]
             for (name, value) in zip(names, row) where pet.columns.contains(name) { fields[name] = value }
-            if let existing = petRows[table]!.firstIndex(where: { $0["RIID_"] == riid }) {
-                if rule.replace { petRows[table]![existing].merge(fields) { _, new in new } }
+            if let existing = petRows[table]!.firstID(column: "RIID_", value: riid) {
+                if rule.replace { petRows[table]!.update(existing, with: fields) }
             } else if rule.insertOnNoMatch {
-                petRows[table]!.append(fields)
+                petRows[table]!.insert(fields)
             } else {
                 failed("NO_RECIPIENT_FOUND", "No row in the extension table and insertOnNoMatch is false")
                 continue
@@ -489,9 +496,9 @@ public final class FakeResponsysServer: @unchecked Sendable {
         let table = pet.list + "/" + pet.name
         var results: [[String]] = []
         for id in ids {
-            let riid = members[list]!.first { Self.same($0[column], id, column: column) }?["RIID_"]
-            if let riid, let index = petRows[table]!.firstIndex(where: { $0["RIID_"] == riid }) {
-                petRows[table]!.remove(at: index)
+            let riid = members[list]!.firstID(column: column, value: id).flatMap { members[list]![$0]["RIID_"] }
+            if let riid, let index = petRows[table]!.firstID(column: "RIID_", value: riid) {
+                petRows[table]!.remove(index)
                 results.append([riid])
             } else {
                 results.append(["DELETEFAILED: NO records found for id"])
@@ -567,7 +574,7 @@ public final class FakeResponsysServer: @unchecked Sendable {
             let values = (record["fieldValues"] as? [Any] ?? []).map { ($0 as? String) ?? "\($0)" }
             switch mergeMember(list: list, names: upperNames, values: values, rule: rule) {
             case .success(let riid):
-                let member = members[list]!.first { $0["RIID_"] == riid } ?? [:]
+                let member = members[list]!.firstID(column: "RIID_", value: riid).map { members[list]![$0] } ?? [:]
                 emails.append([
                     "campaign": name, "riid": riid, "email": member["EMAIL_ADDRESS_"] ?? "",
                     "optionalData": Dictionary(optional[index], uniquingKeysWith: { _, last in last }),
@@ -649,7 +656,7 @@ public final class FakeResponsysServer: @unchecked Sendable {
 
     private func stateObject() -> [String: Any] {
         [
-            "lists": members, "pets": petRows, "emails": emails,
+            "lists": members.mapValues(\.all), "pets": petRows.mapValues(\.all), "emails": emails,
         ]
     }
 
