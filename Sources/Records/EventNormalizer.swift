@@ -1,5 +1,13 @@
 import Core
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Options of the transform stage of `import-events`.
 public struct TransformOptions: Sendable {
     /// The delimiter; nil detects it from the header.
@@ -176,6 +184,12 @@ public final class EventNormalizer {
             if field.isEmpty { continue }
             switch kinds[index] {
             case .text:
+                // A NUL byte is damage, not data, and SQLite's text functions stop at it: the column would
+                // silently disagree with the payload. (memchr: this runs for every field of every row.)
+                if memchr(field.baseAddress!, 0, field.count) != nil {
+                    output.rollback(to: mark)
+                    return "column \(keys[index]) contains a NUL byte (0x00), which is not text"
+                }
                 appendKey(index, to: &output)
                 output.appendString(utf8: field)
             case .integer, .decimal:

@@ -199,6 +199,16 @@ private func transform(
                 == true)
     }
 
+    /// SQLite's text functions stop at a NUL: the email column would hold "nul" while the payload held it all.
+    @Test func aNulByteInAFieldRejectsTheRow() throws {
+        let result = try transform(
+            bytes: Array("RIID,EMAIL\n1,nul".utf8) + [0] + Array("byte@x.org\n2,ok@x.org\n".utf8))
+        #expect(result.counts == TransformCounts(rows: 2, events: 1, rejects: 1))
+        #expect(result.events[0]["email"] as? String == "ok@x.org")
+        #expect(result.rejects[0]["line"] as? Int == 2)
+        #expect(result.rejects[0]["reason"] as? String == "column email contains a NUL byte (0x00), which is not text")
+    }
+
     @Test func blankLinesAreCounted() throws {
         let result = try transform("\nRIID,NOTE\r\n\r\n1,x\r\n\r\n2,x\r\n\n")
         #expect(result.counts == TransformCounts(rows: 2, events: 2, rejects: 0, blankLines: 4))
