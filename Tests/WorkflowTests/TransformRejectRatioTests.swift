@@ -55,9 +55,12 @@ import Testing
         }
         #expect(error.code == .failed)
         let remedy = try #require(error.remedy)
-        #expect(remedy.contains("read \(run.stage(.transform).path)/*.rejects.ndjson"), "\(remedy)")
+        let gathered = run.stage(.transform).file("rejects.ndjson")
+        #expect(remedy.contains("read \(gathered) "), "\(remedy)")
         #expect(remedy.contains("`responsys-etl stage clicks transform --run \(run.id.text) --force`"), "\(remedy)")
         #expect(!remedy.contains("WORKFLOW"))
-        #expect(Files.exists(run.stage(.transform).file(name + ".rejects.ndjson")))
+        // The file the remedy names holds the rejected row, with its line.
+        let rejected = String(decoding: try Files.read(gathered), as: UTF8.self)
+        #expect(rejected.contains("\"line\":3"), "\(rejected)")
     }
 }

@@ -38,8 +38,9 @@ struct TransformStage: Stage {
             outputs += described
             totals.merge(counts, uniquingKeysWith: +)
         }
-        try checkRejectRatio(totals, in: context)
+        // Gathered first, so a failed ratio check can point at one file holding every rejected row.
         let combined = try gatherRejects(outputs, decrypted: input, in: context.folder)
+        try checkRejectRatio(totals, in: context)
         outputs.append(combined)
         let rejected = totals["rejects", default: 0] + totals["files_rejected", default: 0]
         return StageResult(
@@ -103,8 +104,8 @@ struct TransformStage: Stage {
         error is TransformError || error is CSVError
     }
 
-    /// Fails the stage when more rows than `max_reject_ratio` allows were rejected, naming the run's rejects files
-    /// and the command that redoes the stage.
+    /// Fails the stage when more rows than `max_reject_ratio` allows were rejected, naming the run's gathered
+    /// rejects file and the command that redoes the stage.
     private func checkRejectRatio(_ totals: [String: Int], in context: StageContext) throws {
         guard let limit = settings.maxRejectRatio else { return }
         let rows = totals["rows", default: 0]
@@ -113,7 +114,8 @@ struct TransformStage: Stage {
         throw ETLError(
             .failed,
             "\(rejected) of \(rows) rows were rejected, above max_reject_ratio = \(limit)",
-            remedy: "read \(context.folder.path)/*\(TransformStage.fileRejectsSuffix); fix the files or the config, "
+            remedy: "read \(context.folder.file(TransformStage.rejectsName)) (each rejected row with its file, line "
+                + "and reason); fix the files or the config, "
                 + "then `responsys-etl stage \(context.area.name) transform --run \(context.run.id) --force`")
     }
 
