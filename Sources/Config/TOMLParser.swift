@@ -105,7 +105,8 @@ public struct TOMLParser {
         let key = try lexer.dottedKey()
         lexer.skipSpaces()
         guard lexer.current == UInt8(ascii: "=") else {
-            throw lexer.error(.syntax, "expected '=' after the key '\(key.joined(separator: "."))'")
+            // The "key" is not quoted back: a line with no '=' may be a secret pasted on a line of its own.
+            throw lexer.error(.syntax, "expected '=' after the key: each line must be `key = value`")
         }
         lexer.advance()
         lexer.skipSpaces()

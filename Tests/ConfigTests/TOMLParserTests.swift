@@ -197,6 +197,8 @@ private func failure(_ text: String) -> ConfigError? {
         ("list = [1, hunter2]", "list", ["hunter2"]),
         ("password = \"Sup3r\" Secret", nil, ["Secret", "'S'"]),
         ("password = \"Sup3r\\qSecret\"", "password", ["Sup3r", "Secret", "\\q"]),
+        // A secret pasted on a line of its own reads as a key with no '='.
+        ("Sup3rSecret!", nil, ["Sup3rSecret"]),
     ])
     func unparseableValuesAreNeverQuoted(line: String, key: String?, secretParts: [String]) throws {
         let error = try #require(failure("[auth.interact]\ntype = \"interact\"\n" + line))
