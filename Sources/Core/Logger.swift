@@ -36,7 +36,33 @@ public struct LogRecord: Sendable {
     public var time: Date
     public var level: LogLevel
     public var message: String
-    public var fields: [(key: String, value: String)]
+    public var fields: [LogField]
+}
+
+/// One `key=value` of a log line. `isNumber`: the value was a Swift number or Bool, so a JSON line writes it
+/// bare (`"rows":150000`) and collectors can compare and sum it.
+public struct LogField: Sendable {
+    public var key: String
+    public var value: String
+    public var isNumber: Bool
+
+    init(key: String, _ value: Any) {
+        self.key = key
+        switch value {
+        case let flag as Bool:
+            (self.value, isNumber) = (flag ? "true" : "false", true)
+        case let number as any BinaryInteger:
+            (self.value, isNumber) = (String(describing: number), true)
+        case let number as Double where number.isFinite:
+            (self.value, isNumber) = (String(describing: number), true)
+        default:
+            (self.value, isNumber) = (String(describing: value), false)
+        }
+    }
+
+    init(key: String, text: String, isNumber: Bool) {
+        (self.key, value, self.isNumber) = (key, text, isNumber)
+    }
 }
 
 /// Where formatted lines go: stderr for the tool, memory for tests.
@@ -85,14 +111,14 @@ public final class Logger: Sendable {
     private let sink: LogSink
     /// Shared by a logger and every logger made from it with `with(_:)`.
     public let redactor: Redactor
-    private let context: [(key: String, value: String)]
+    private let context: [LogField]
 
     public convenience init(level: LogLevel = .info, format: LogFormat = .text, sink: LogSink = StandardErrorSink()) {
         self.init(level: level, format: format, sink: sink, redactor: Redactor(), context: [])
     }
 
     private init(
-        level: LogLevel, format: LogFormat, sink: LogSink, redactor: Redactor, context: [(key: String, value: String)]
+        level: LogLevel, format: LogFormat, sink: LogSink, redactor: Redactor, context: [LogField]
     ) {
         self.level = level
         self.format = format
@@ -103,7 +129,7 @@ public final class Logger: Sendable {
 
     /// A logger that adds `fields` to every line, e.g. `workflow=events stage=extract`.
     public func with(_ fields: KeyValuePairs<String, Any>) -> Logger {
-        let added = fields.map { (key: $0.key, value: String(describing: $0.value)) }
+        let added = fields.map { LogField(key: $0.key, $0.value) }
         return Logger(
             level: level, format: format, sink: sink, redactor: redactor, context: Logger.merge(context, added))
     }
@@ -118,18 +144,20 @@ public final class Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: String, _ fields: KeyValuePairs<String, Any>) {
         guard level >= self.level else { return }
-        let all = Logger.merge(context, fields.map { (key: $0.key, value: String(describing: $0.value)) })
+        let all = Logger.merge(context, fields.map { LogField(key: $0.key, $0.value) })
         let record = LogRecord(
             time: Date(), level: level, message: redactor.redact(message),
-            fields: all.map { (key: $0.key, value: redactor.redact($0.value)) })
+            fields: all.map { field in
+                let shown = redactor.redact(field.value)
+                // A redacted number is no longer one.
+                return LogField(key: field.key, text: shown, isNumber: field.isNumber && shown == field.value)
+            })
         sink.write(line: LogLineFormatter.format(record, as: format))
     }
 
     /// `base` with `added` on top: a key given again replaces the earlier value, so a line never carries
     /// the same key twice (which many JSON log collectors refuse).
-    static func merge(_ base: [(key: String, value: String)], _ added: [(key: String, value: String)])
-        -> [(key: String, value: String)]
-    {
+    static func merge(_ base: [LogField], _ added: [LogField]) -> [LogField] {
         let replaced = Set(added.map(\.key))
         return base.filter { !replaced.contains($0.key) } + added
     }
@@ -205,7 +233,7 @@ enum LogLineFormatter {
             var line = "{\"time\":\(JSONText.quote(time)),\"level\":\(JSONText.quote(record.level.name))"
             line += ",\"msg\":\(JSONText.quote(record.message))"
             for field in record.fields where !["time", "level", "msg"].contains(field.key) {
-                line += ",\(JSONText.quote(field.key)):\(JSONText.quote(field.value))"
+                line += ",\(JSONText.quote(field.key)):\(field.isNumber ? field.value : JSONText.quote(field.value))"
             }
             return line + "}"
         }

@@ -70,6 +70,26 @@ import Testing
         #expect(object?["stage"] == "load")
     }
 
+    /// Numbers stay numbers in JSON (collectors sum and compare them); text that looks like one stays text; a
+    /// number that held a secret is redacted as text.
+    @Test func jsonLinesWriteNumbersBare() throws {
+        let sink = MemoryLogSink()
+        let logger = Logger(level: .info, format: .json, sink: sink).with(["attempt": 2])
+        logger.addSecret("4711")
+        logger.info(
+            "loaded",
+            ["rows": 150_000, "seconds": 0.5, "dry_run": false, "customer": "00123", "pin": 4711, "exit": Int32(2)])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(sink.lines[0].utf8)) as? [String: Any])
+        #expect(object["rows"] as? Int == 150_000)
+        #expect(object["seconds"] as? Double == 0.5)
+        #expect(object["dry_run"] as? Bool == false)
+        #expect(object["attempt"] as? Int == 2)
+        #expect(object["exit"] as? Int == 2)
+        #expect(object["customer"] as? String == "00123")
+        #expect(object["pin"] as? String == "[REDACTED]")
+        #expect(sink.lines[0].contains("\"rows\":150000"))
+    }
+
     @Test func aKeyGivenAgainReplacesTheEarlierValue() {
         let sink = MemoryLogSink()
         let logger = Logger(level: .info, sink: sink).with(["stage": "extract", "run": "r1"]).with(["stage": "decrypt"])

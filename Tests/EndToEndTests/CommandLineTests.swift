@@ -102,7 +102,7 @@ import Testing
         #expect(secretLine["msg"] as? String == "command failed")
         #expect((secretLine["error"] as? String)?.contains("RESPONSYS_PASSWORD") == true, "\(secretLine)")
         #expect((secretLine["remedy"] as? String)?.contains("export RESPONSYS_PASSWORD") == true, "\(secretLine)")
-        #expect(secretLine["exit_status"] as? String == "2")
+        #expect(secretLine["exit_status"] as? Int == 2)
 
         let usage = try tool(["--log-format=json", "frobnicate"])
         #expect(usage.status == 2)
