@@ -197,6 +197,10 @@ public final class EventNormalizer {
                 appendKey(index, to: &output)
                 if !EventNormalizer.appendNumber(field, decimal: kinds[index] == .decimal, to: &output) {
                     output.rollback(to: mark)
+                    if kinds[index] == .integer && EventNormalizer.isWholeNumberText(field) {
+                        return "column \(keys[index]): \(EventNormalizer.shown(field)) is a whole number too large "
+                            + "for 64 bits"
+                    }
                     return "column \(keys[index]): \(EventNormalizer.shown(field)) is not a "
                         + (kinds[index] == .decimal ? "number" : "whole number")
                 }
@@ -323,6 +327,25 @@ public final class EventNormalizer {
     /// Appends a numeric field as a JSON number (leading zeros dropped; `decimal` allows one `.` fraction).
     /// Returns false, having appended nothing useful, when the field is not such a number.
     @inline(__always)
+    /// Whether the decimal digits `digits` of `field` (no leading zeros) fit a 64-bit signed integer.
+    static func fitsInt64(_ field: UnsafeRawBufferPointer, digits: Range<Int>, negative: Bool) -> Bool {
+        if digits.count != 19 { return digits.count < 19 }
+        let limit: StaticString = negative ? "9223372036854775808" : "9223372036854775807"
+        for offset in 0..<19 where field[digits.lowerBound + offset] != limit.utf8Start[offset] {
+            return field[digits.lowerBound + offset] < limit.utf8Start[offset]
+        }
+        return true
+    }
+
+    /// Whether `field` is an optional sign and digits, spaces around allowed (the shape of a whole number).
+    static func isWholeNumberText(_ field: UnsafeRawBufferPointer) -> Bool {
+        var bytes = field[...]
+        while bytes.first == 0x20 { bytes = bytes.dropFirst() }
+        while bytes.last == 0x20 { bytes = bytes.dropLast() }
+        if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") { bytes = bytes.dropFirst() }
+        return !bytes.isEmpty && bytes.allSatisfy { $0 &- 48 < 10 }
+    }
+
     static func appendNumber(_ field: UnsafeRawBufferPointer, decimal: Bool, to output: inout JSONBytes) -> Bool {
         var index = 0
         var end = field.count
@@ -350,7 +373,7 @@ public final class EventNormalizer {
         var firstDigit = wholeStart
         while firstDigit < wholeEnd - 1 && field[firstDigit] == 0x30 { firstDigit += 1 }
         // Whole numbers must fit a 64-bit integer, as SQLite and most JSON readers store them.
-        guard decimal || wholeEnd - firstDigit <= 18 else { return false }
+        guard decimal || fitsInt64(field, digits: firstDigit..<wholeEnd, negative: negative) else { return false }
         let isZero = firstDigit == wholeEnd || (wholeEnd - firstDigit == 1 && field[firstDigit] == 0x30)
         if negative && !(isZero && fractionEnd == fractionStart) { output.append(byte: UInt8(ascii: "-")) }
         if firstDigit == wholeEnd {

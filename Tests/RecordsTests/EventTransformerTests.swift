@@ -127,17 +127,23 @@ private func transform(
             12a,1,1,1,1,y
             1,1,1,1.2.3,1,z
             123456789012345678901,1,1,1,1,w
+            9223372036854775807,1,-9223372036854775808,1,1,v
+            9223372036854775808,1,1,1,1,u
 
             """
         let result = try transform(text)
-        #expect(result.counts == TransformCounts(rows: 4, events: 1, rejects: 3))
+        #expect(result.counts == TransformCounts(rows: 6, events: 2, rejects: 4))
         #expect(result.lines[0].contains("\"riid\":7,\"program_id\":-1,\"order_total\":12.50,\"offer_number\":3,"))
         #expect(result.events[0]["list_id"] == nil)
         #expect(result.events[0]["extra"] as? String == "x")
         let reasons = result.rejects.map { $0["reason"] as! String }
         #expect(reasons[0].contains("riid") && reasons[0].contains("12a"))
         #expect(reasons[1].contains("order_total"))
-        #expect(reasons[2].contains("riid"))
+        #expect(reasons[2] == "column riid: \"123456789012345678901\" is a whole number too large for 64 bits")
+        // The 64-bit limits themselves fit; one more does not.
+        #expect(result.events[1]["riid"] as? Int64 == Int64.max)
+        #expect(result.events[1]["program_id"] as? Int64 == Int64.min)
+        #expect(reasons[3].contains("too large for 64 bits"))
     }
 
     @Test func accountIDMustMatchTheFileName() throws {
