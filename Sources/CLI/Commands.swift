@@ -70,7 +70,7 @@ struct Commands {
         } else {
             run = try area.createRun(
                 now: Date(), workflowType: workflow.type.rawValue, configDigest: config.digest,
-                stages: stages.map(\.name), dryRun: dryRun)
+                stages: stages.map(\.name), dryRun: dryRun, after: WorkflowCatalog.lastDelivery(in: area))
             logger.info("run started", ["workflow": workflow.name, "run": run.id.text])
         }
         let runner = StageRunner(area: area, stages: stages, logger: logger.with(["workflow": workflow.name]))

@@ -538,5 +538,8 @@ import Warehouse
         #expect(forced.stderr.contains("responsys-etl run users"))
         #expect(try fake.journal().count == before)
         #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+        // Refused before its load was cleared: the old run stays finished, nothing resumes it.
+        let status = try tool(["status", "users"])
+        #expect(!status.stdout.contains("unfinished"), "\(status.stdout)")
     }
 }

@@ -159,6 +159,12 @@ struct ExportUsersLoadStage: Stage {
     let settings: ExportUsersConfig
     let makeClient: @Sendable () throws -> ResponsysClient
 
+    /// A forced load clears its receipts and sends the plan's merges again: refused for a run older than the
+    /// last delivery, before anything is cleared.
+    func checkRerun(of run: RunFolder, in area: WorkflowArea) throws {
+        try DeliveredStateUpdate.checkNotSuperseded(run, in: area)
+    }
+
     func run(_ context: StageContext) throws -> StageResult {
         let destination = DeliveryDestination(settings)
         try destination.check(context)
