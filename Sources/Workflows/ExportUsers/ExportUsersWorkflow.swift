@@ -30,10 +30,13 @@ enum ExportUsersWorkflow {
         ]
     }
 
-    /// `check`: logs in and confirms the list and the extension tables the workflow writes into.
+    /// `check`: refuses a destination other than the one the delivered state went to (as `run` does), then
+    /// logs in and confirms the list and the extension tables the workflow writes into.
     static func check(_ workflow: WorkflowConfig, _ settings: ExportUsersConfig, in environment: WorkflowEnvironment)
         throws -> [String]
     {
+        try DeliveryDestination(settings).check(
+            WorkflowArea(stagingRoot: environment.config.stagingDir, workflow: workflow.name))
         let client = try ExportClient.make(
             settings.interact, password: try environment.secret(settings.interact.password),
             rateLimitPerMinute: settings.rateLimitPerMinute, concurrency: 1, logger: environment.logger)
