@@ -88,6 +88,13 @@ struct Commands {
         }
         let config = try loadConfig()
         let (workflow, context) = try prepare(invocation.arguments["WORKFLOW"]!, in: config)
+        if invocation.flag("--resend-unknown"), workflow.type != .exportCampaign {
+            throw ETLError(
+                .usage,
+                "--resend-unknown is for export-campaign workflows only; '\(workflow.name)' is "
+                    + workflow.type.rawValue,
+                remedy: "only a campaign's trigger emails can have an unknown outcome; drop the option")
+        }
         let stages = try WorkflowCatalog.stages(for: workflow, in: context)
         let area = area(workflow, config)
         let lock = try area.lock()

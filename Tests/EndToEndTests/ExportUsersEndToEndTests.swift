@@ -348,6 +348,15 @@ import Warehouse
             })
     }
 
+    /// `--resend-unknown` is about campaign triggers: on export-users it is refused before the run is looked at.
+    @Test func resendUnknownIsRefusedOnExportUsers() throws {
+        try writeConfig()
+        let refused = try tool(["stage", "users", "load", "--resend-unknown"])
+        #expect(refused.status == 2, "exit \(refused.status): \(refused.stderr)")
+        #expect(refused.stderr.contains("export-campaign workflows only"), "\(refused.stderr)")
+        #expect(!Files.exists(folder.file("staging/users/runs")))
+    }
+
     @Test func checkConfirmsTheListAndTablesAndRefusesConfigLimits() throws {
         try writeConfig()
         let ok = try tool(["check", "users"])
