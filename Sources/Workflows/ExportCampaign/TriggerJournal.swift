@@ -191,8 +191,8 @@ public enum TriggerJournals {
         let reload =
             DeliveredStateUpdate.lastDelivery(area).map { $0 > run.id } == true
             ? ""
-            : "`responsys-etl stage \(area.name) load --run \(run.id) --force` re-checks its load without sending "
-                + "anything again; "
+            : "`responsys-etl stage \(area.name) load --run \(run.id) --force` re-checks its load without emailing "
+                + "anyone again (its list and table merges go again, with the same data); "
         throw ETLError(
             .usage,
             "run \(run.id) of \(area.name) already emailed \(emailed) members and wrote the delivered state; "
