@@ -416,6 +416,8 @@ import Testing
         // Once the newer run is gone (cleaned, or removed by hand), `run` resumes the old one.
         try Files.remove(runs[1])
 
+        let status = try tool(["status", "welcome"])
+        #expect(status.stdout.contains("it can never load; remove its folder runs/\(first)"), "\(status.stdout)")
         let stuck = try tool(["run", "welcome"])
         #expect(stuck.status == 2, "exit \(stuck.status): \(stuck.stderr)")
         #expect(stuck.stderr.contains("remove its folder") && stuck.stderr.contains(first), "\(stuck.stderr)")
