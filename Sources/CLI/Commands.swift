@@ -70,7 +70,7 @@ struct Commands {
         } else {
             run = try area.createRun(
                 now: Date(), workflowType: workflow.type.rawValue, configDigest: config.digest,
-                stages: stages.map(\.name), dryRun: dryRun)
+                stages: stages.map(\.name), dryRun: dryRun, after: WorkflowCatalog.lastDelivery(in: area))
             logger.info("run started", ["workflow": workflow.name, "run": run.id.text])
         }
         let runner = StageRunner(area: area, stages: stages, logger: logger.with(["workflow": workflow.name]))
@@ -88,6 +88,13 @@ struct Commands {
         }
         let config = try loadConfig()
         let (workflow, context) = try prepare(invocation.arguments["WORKFLOW"]!, in: config)
+        if invocation.flag("--resend-unknown"), workflow.type != .exportCampaign {
+            throw ETLError(
+                .usage,
+                "--resend-unknown is for export-campaign workflows only; '\(workflow.name)' is "
+                    + workflow.type.rawValue,
+                remedy: "only a campaign's trigger emails can have an unknown outcome; drop the option")
+        }
         let stages = try WorkflowCatalog.stages(for: workflow, in: context)
         let area = area(workflow, config)
         let lock = try area.lock()

@@ -30,7 +30,8 @@ struct StatusCommand {
             report.append(
                 WorkflowStatus(
                     name: name, type: workflow.type.rawValue, active: holder != nil, activePID: holder?.pid,
-                    activeSince: holder?.since, unknownOutcomes: unknown, runs: runs.reversed()))
+                    activeSince: holder?.since, unknownOutcomes: unknown,
+                    lastDelivery: WorkflowCatalog.lastDelivery(in: area)?.text, runs: runs.reversed()))
         }
         if invocation.flag("--json") {
             let encoder = JSONEncoder()
@@ -65,10 +66,15 @@ struct StatusCommand {
             let inDoubt = Set(workflow.unknownOutcomes.map(\.run))
             for (index, run) in workflow.runs.enumerated() {
                 let current = index == 0 && workflow.active
+                let superseded = workflow.lastDelivery.flatMap(RunID.init(text:)).map { $0 > run.run } == true
                 let resumes =
-                    inDoubt.contains(run.run.text)
-                    ? "unfinished (resumes on the next run, which does not resend the emails of unknown outcome)"
-                    : "unfinished (resumes on the next run)"
+                    superseded
+                    ? "unfinished, older than run \(workflow.lastDelivery ?? "?"), which delivered: it can never "
+                        + "load; remove its folder runs/\(run.run.text) (in the workflow's staging folder), then "
+                        + "`responsys-etl run \(workflow.name)`"
+                    : inDoubt.contains(run.run.text)
+                        ? "unfinished (resumes on the next run, which does not resend the emails of unknown outcome)"
+                        : "unfinished (resumes on the next run)"
                 let state =
                     run.isFinished
                     ? "finished, exit \(run.exitStatus ?? 0)" + (run.dryRun ? ", dry run" : "")
@@ -100,6 +106,8 @@ struct WorkflowStatus: Encodable {
     let activeSince: String?
     /// Trigger emails that may or may not have gone out, per unfinished run (export-campaign).
     let unknownOutcomes: [UnknownOutcome]
+    /// The run that last wrote the delivered state (exports); an unfinished run older than it can never load.
+    let lastDelivery: String?
     let runs: [RunRecord]
 }
 

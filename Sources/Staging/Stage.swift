@@ -53,6 +53,14 @@ public struct StageResult: Sendable {
 public protocol Stage: Sendable {
     var name: StageName { get }
     func run(_ context: StageContext) throws -> StageResult
+    /// Refuses, before anything is cleared, a `--force` that would clear this stage of `run` when the stage
+    /// could not run again (e.g. a load superseded by a newer delivery): a refused force leaves the run as
+    /// it was, a finished run stays finished.
+    func checkRerun(of run: RunFolder, in area: WorkflowArea) throws
+}
+
+extension Stage {
+    public func checkRerun(of run: RunFolder, in area: WorkflowArea) throws {}
 }
 
 /// A stage failure that condemns the outputs of an earlier stage: the runner clears the run from `redoFrom`

@@ -79,6 +79,7 @@ public struct StageRunner: Sendable {
             }
         }
         if force {
+            for cleared in stages where cleared.name >= name { try cleared.checkRerun(of: run, in: area) }
             try run.invalidate(from: name)
         } else if try run.stage(name).checkMarker() == .valid {
             logger.info("stage already finished; use --force to run it again", ["stage": name.rawValue])

@@ -46,13 +46,15 @@ public struct WorkflowArea: Sendable {
     }
 
     /// Creates a run whose id and "now" are `now`. Two runs in the same second get distinct ids by
-    /// moving the later one forward, so ids stay unique and ordered.
+    /// moving the later one forward, so ids stay unique and ordered; `after` is a run id the new one must
+    /// not precede even when its folder is gone (the run that last wrote the workflow's state).
     public func createRun(
-        now: Date, workflowType: String, configDigest: String, stages: [StageName], dryRun: Bool = false
+        now: Date, workflowType: String, configDigest: String, stages: [StageName], dryRun: Bool = false,
+        after: RunID? = nil
     ) throws -> RunFolder {
         var id = RunID(date: now)
-        if let newest = try runIDs().last, newest >= id {
-            id = RunID(date: newest.date.addingTimeInterval(1))
+        for earlier in [try runIDs().last, after].compactMap({ $0 }) where earlier >= id {
+            id = RunID(date: earlier.date.addingTimeInterval(1))
         }
         let folder = runsPath + "/" + id.text
         try Files.makeDirectory(folder)

@@ -26,4 +26,9 @@ public enum WorkflowCatalog {
             return try ExportCampaignWorkflow.check(workflow, settings, in: environment)
         }
     }
+
+    /// The run that last wrote the workflow's delivered state (exports), which a new run must come after.
+    public static func lastDelivery(in area: WorkflowArea) -> RunID? {
+        DeliveredStateUpdate.lastDelivery(area)
+    }
 }

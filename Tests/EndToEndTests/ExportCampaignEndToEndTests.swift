@@ -357,6 +357,79 @@ import Testing
         #expect(try sent().values.allSatisfy { $0 == 1 })
     }
 
+    /// Two runs that emailed 3 then 2 new members; returns the run folders, oldest first.
+    private func twoRunsThatEmailed() throws -> [String] {
+        try writeConfig()
+        try signups(Self.people(0..<3))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        try signups(Self.people(0..<5))
+        #expect(try tool(["run", "welcome"]).status == 0)
+        let runs = try runFolders()
+        try #require(runs.count == 2)
+        return runs
+    }
+
+    /// A run older than the last delivery cannot load again (its merges would put older data back): forcing
+    /// it is refused before anything is cleared, so the run stays finished and never blocks the next run.
+    @Test func forcingTheLoadOfASupersededRunIsRefusedAndTheRunStaysFinished() throws {
+        let runs = try twoRunsThatEmailed()
+        let first = (runs[0] as NSString).lastPathComponent
+        let transform = try tool(["stage", "welcome", "transform", "--run", first, "--force"])
+        #expect(transform.status == 2, "exit \(transform.status): \(transform.stderr)")
+        #expect(transform.stderr.contains("already emailed 3 members"), "\(transform.stderr)")
+        #expect(!transform.stderr.contains("load --run"), "suggests a load that is refused: \(transform.stderr)")
+        let load = try tool(["stage", "welcome", "load", "--run", first, "--force"])
+        #expect(load.status == 2, "exit \(load.status): \(load.stderr)")
+        #expect(load.stderr.contains("is older than run"), "\(load.stderr)")
+
+        let area = WorkflowArea(stagingRoot: folder.file("staging"), workflow: "welcome")
+        let id = try #require(RunID(text: first))
+        let run = try #require(try area.openRun(id))
+        #expect(run.record.finishedAt != nil)
+        #expect(run.record.stages.first { $0.name == .load }?.state == .done)
+        #expect(try run.stage(.load).checkMarker() == .valid)
+        let status = try tool(["status", "welcome"])
+        #expect(!status.stdout.contains("unfinished"), "\(status.stdout)")
+
+        // The newer run removed by hand: the next run is a new one, not the old one resumed.
+        try Files.remove(runs[1])
+        try signups(Self.people(0..<6))
+        let next = try tool(["run", "welcome"])
+        #expect(next.status == 0, "exit \(next.status): \(next.stderr)")
+        #expect(try runFolders().count == 2)
+        let counts = try sent()
+        #expect(counts.count == 6)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+        // Nothing was sent for the refused forced stages: one list merge per run.
+        #expect(try fake.calls("mergeListMembers").count == 3)
+    }
+
+    /// A superseded run left unfinished (as an earlier version left a refused forced load) would be resumed
+    /// and refused by every `run`: the refusal names the way out, removing its folder, which works.
+    @Test func aSupersededRunLeftUnfinishedNamesTheWayOut() throws {
+        let runs = try twoRunsThatEmailed()
+        let area = WorkflowArea(stagingRoot: folder.file("staging"), workflow: "welcome")
+        let first = (runs[0] as NSString).lastPathComponent
+        let id = try #require(RunID(text: first))
+        let run = try #require(try area.openRun(id))
+        try run.invalidate(from: .load)
+        // Once the newer run is gone (cleaned, or removed by hand), `run` resumes the old one.
+        try Files.remove(runs[1])
+
+        let status = try tool(["status", "welcome"])
+        #expect(status.stdout.contains("it can never load; remove its folder runs/\(first)"), "\(status.stdout)")
+        let stuck = try tool(["run", "welcome"])
+        #expect(stuck.status == 2, "exit \(stuck.status): \(stuck.stderr)")
+        #expect(stuck.stderr.contains("remove its folder") && stuck.stderr.contains(first), "\(stuck.stderr)")
+        try Files.remove(runs[0])
+        try signups(Self.people(0..<6))
+        let next = try tool(["run", "welcome"])
+        #expect(next.status == 0, "exit \(next.status): \(next.stderr)")
+        let counts = try sent()
+        #expect(counts.count == 6)
+        #expect(counts.values.allSatisfy { $0 == 1 })
+    }
+
     /// Points the config at campaign GOODBYE, which the fake does not have: `check` exits 2 and names it.
     private func expectCheckRefusesAMissingCampaign() throws {
         let config = try String(contentsOfFile: folder.file("responsys-etl.toml"), encoding: .utf8)

@@ -306,6 +306,12 @@ import Warehouse
         let otherList = try tool(["run", "users"])
         #expect(otherList.status == 2, "exit \(otherList.status): \(otherList.stderr)")
         #expect(otherList.stderr.contains("LIST2") && otherList.stderr.contains("new name"), "\(otherList.stderr)")
+        // `check` refuses it the same way.
+        let checkOtherList = try tool(["check", "users"])
+        #expect(checkOtherList.status == 2, "exit \(checkOtherList.status): \(checkOtherList.stderr)")
+        #expect(
+            checkOtherList.stderr.contains("LIST2") && checkOtherList.stderr.contains("new name"),
+            "\(checkOtherList.stderr)")
 
         // Another account (another fake-responsys): refused too, and nothing reaches it.
         let other = try FakeResponsysProcess(
@@ -317,6 +323,9 @@ import Warehouse
         let otherAccount = try tool(["run", "users"])
         #expect(otherAccount.status == 2, "exit \(otherAccount.status): \(otherAccount.stderr)")
         #expect(otherAccount.stderr.contains(other.baseURL), "\(otherAccount.stderr)")
+        let checkOtherAccount = try tool(["check", "users"])
+        #expect(checkOtherAccount.status == 2, "exit \(checkOtherAccount.status): \(checkOtherAccount.stderr)")
+        #expect(checkOtherAccount.stderr.contains(other.baseURL), "\(checkOtherAccount.stderr)")
         #expect(try other.members(Self.list).isEmpty)
 
         // A new workflow name has its own state: a full first delivery to the new account.
@@ -337,6 +346,15 @@ import Warehouse
             try fake.journal().dropFirst(before).allSatisfy {
                 $0["function"] as? String == "login" || $0["function"] as? String == "rateLimit"
             })
+    }
+
+    /// `--resend-unknown` is about campaign triggers: on export-users it is refused before the run is looked at.
+    @Test func resendUnknownIsRefusedOnExportUsers() throws {
+        try writeConfig()
+        let refused = try tool(["stage", "users", "load", "--resend-unknown"])
+        #expect(refused.status == 2, "exit \(refused.status): \(refused.stderr)")
+        #expect(refused.stderr.contains("export-campaign workflows only"), "\(refused.stderr)")
+        #expect(!Files.exists(folder.file("staging/users/runs")))
     }
 
     @Test func checkConfirmsTheListAndTablesAndRefusesConfigLimits() throws {
@@ -538,5 +556,8 @@ import Warehouse
         #expect(forced.stderr.contains("responsys-etl run users"))
         #expect(try fake.journal().count == before)
         #expect(try fake.petRows(Self.list, "Lytics_User_Fields")["ann@example.org"]?["CITY"] == "Rome")
+        // Refused before its load was cleared: the old run stays finished, nothing resumes it.
+        let status = try tool(["status", "users"])
+        #expect(!status.stdout.contains("unfinished"), "\(status.stdout)")
     }
 }

@@ -56,6 +56,17 @@ final class GuardStage: Stage, @unchecked Sendable {
     }
 }
 
+/// A stage that refuses to run again (like a load superseded by a newer delivery).
+struct RefusingRerunStage: Stage {
+    let name = StageName.load
+
+    func run(_ context: StageContext) throws -> StageResult { StageResult(outputs: []) }
+
+    func checkRerun(of run: RunFolder, in area: WorkflowArea) throws {
+        throw ETLError(.usage, "run \(run.id) cannot load again")
+    }
+}
+
 @Suite struct StageRunnerTests {
     let folder: TemporaryFolder
     let area: WorkflowArea
@@ -176,5 +187,22 @@ final class GuardStage: Stage, @unchecked Sendable {
         #expect(extract.calls.withLock { $0 } == 2)
         #expect(load.calls.withLock { $0 } == 2)
         #expect(try Files.read(run.stage(.extract).file("a.out")) == original)
+    }
+
+    @Test func aForcedStageRefusedByALaterStageLeavesTheFinishedRunAsItWas() throws {
+        let lock = try area.lock()
+        defer { lock.release() }
+        let run = try area.createRun(now: Date(), workflowType: "t", configDigest: "d", stages: [.extract, .load])
+        let runner = StageRunner(
+            area: area, stages: [CountingStage(.extract, items: ["a"]), RefusingRerunStage()], logger: .silent)
+        #expect(try runner.runAll(run) == .success)
+        #expect(throws: ETLError.self) {
+            _ = try runner.runOne(.extract, of: run, force: true, options: StageOptions())
+        }
+        let reopened = try #require(try area.openRun(run.id))
+        #expect(reopened.record.isFinished)
+        #expect(reopened.record.stages.allSatisfy { $0.state == .done })
+        #expect(try run.stage(.extract).checkMarker() == .valid)
+        #expect(try run.stage(.load).checkMarker() == .valid)
     }
 }

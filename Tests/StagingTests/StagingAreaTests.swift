@@ -36,6 +36,15 @@ import Testing
         #expect(second.now == first.now)
     }
 
+    @Test func aNewRunComesAfterTheGivenRunEvenWhenItsFolderIsGone() throws {
+        let now = Date(timeIntervalSince1970: 1_796_396_400)
+        let later = RunID(date: now.addingTimeInterval(5))
+        let run = try area.createRun(
+            now: now, workflowType: "x", configDigest: "d", stages: [.extract], after: later)
+        #expect(run.id > later)
+        #expect(run.now == now)
+    }
+
     @Test func foldersAre0700AndFiles0600() throws {
         let run = try newRun()
         let stage = run.stage(.extract)

@@ -124,6 +124,12 @@ struct ExportCampaignLoadStage: Stage {
 
     static let unknownName = "unknown.ndjson"
 
+    /// A forced load clears its receipts and sends the plan's merges again: refused for a run older than the
+    /// last delivery, before anything is cleared.
+    func checkRerun(of run: RunFolder, in area: WorkflowArea) throws {
+        try DeliveredStateUpdate.checkNotSuperseded(run, in: area)
+    }
+
     func run(_ context: StageContext) throws -> StageResult {
         let start = try ExportLoadStart(context, makeClient: makeClient)
         let (plan, baseline, sender) = (start.plan, start.baseline, start.sender)

@@ -187,14 +187,19 @@ public enum TriggerJournals {
             emailed += entry.receipt?.succeeded ?? entry.emails.count
         }
         guard emailed > 0 else { return }
+        // A newer run delivered since: this run's load cannot run again (it would resend older merges).
+        let reload =
+            DeliveredStateUpdate.lastDelivery(area).map { $0 > run.id } == true
+            ? ""
+            : "`responsys-etl stage \(area.name) load --run \(run.id) --force` re-checks its load without emailing "
+                + "anyone again (its list and table merges go again, with the same data); "
         throw ETLError(
             .usage,
             "run \(run.id) of \(area.name) already emailed \(emailed) members and wrote the delivered state; "
                 + "\(stage.rawValue) --force would diff against that state and record the run as having emailed "
                 + "nobody",
-            remedy: "its staged files and history stay as they are; `responsys-etl stage \(area.name) load --run "
-                + "\(run.id) --force` re-checks its load without sending anything again; new members go with the "
-                + "next `responsys-etl run \(area.name)`")
+            remedy: "its staged files and history stay as they are; \(reload)new members go with the next "
+                + "`responsys-etl run \(area.name)`")
     }
 
     /// Every run of the workflow whose journal holds triggers of unknown outcome.

@@ -30,10 +30,13 @@ enum ExportUsersWorkflow {
         ]
     }
 
-    /// `check`: logs in and confirms the list and the extension tables the workflow writes into.
+    /// `check`: refuses a destination other than the one the delivered state went to (as `run` does), then
+    /// logs in and confirms the list and the extension tables the workflow writes into.
     static func check(_ workflow: WorkflowConfig, _ settings: ExportUsersConfig, in environment: WorkflowEnvironment)
         throws -> [String]
     {
+        try DeliveryDestination(settings).check(
+            WorkflowArea(stagingRoot: environment.config.stagingDir, workflow: workflow.name))
         let client = try ExportClient.make(
             settings.interact, password: try environment.secret(settings.interact.password),
             rateLimitPerMinute: settings.rateLimitPerMinute, concurrency: 1, logger: environment.logger)
@@ -158,6 +161,12 @@ struct ExportUsersLoadStage: Stage {
     let name = StageName.load
     let settings: ExportUsersConfig
     let makeClient: @Sendable () throws -> ResponsysClient
+
+    /// A forced load clears its receipts and sends the plan's merges again: refused for a run older than the
+    /// last delivery, before anything is cleared.
+    func checkRerun(of run: RunFolder, in area: WorkflowArea) throws {
+        try DeliveredStateUpdate.checkNotSuperseded(run, in: area)
+    }
 
     func run(_ context: StageContext) throws -> StageResult {
         let destination = DeliveryDestination(settings)

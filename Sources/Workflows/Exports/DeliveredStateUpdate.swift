@@ -20,19 +20,34 @@ enum DeliveredStateUpdate {
     static func deliveredPath(_ area: WorkflowArea) -> String { area.statePath + "/" + deliveredName }
 
     /// Refuses to load a run older than the run that last wrote the state: its requests would put older data
-    /// back into Responsys, and its state would roll the newer one back. Called before anything is sent.
+    /// back into Responsys, and its state would roll the newer one back. Called before anything is sent, and
+    /// before a forced stage clears the run (`checkRerun`), so a finished run refused here stays finished.
     static func checkNotSuperseded(_ context: StageContext) throws {
-        let lastPath = context.area.statePath + "/" + lastDeliveryName
-        guard
-            let last = try? JSONDecoder().decode(
-                LastDelivery.self, from: Data(contentsOf: URL(fileURLWithPath: lastPath))),
-            let lastRun = RunID(text: last.run), lastRun > context.run.id
-        else { return }
+        try checkNotSuperseded(context.run, in: context.area)
+    }
+
+    static func checkNotSuperseded(_ run: RunFolder, in area: WorkflowArea) throws {
+        guard let lastRun = lastDelivery(area), lastRun > run.id else { return }
+        // `run` resumes an unfinished run: one that can never load must be removed, or it blocks every run.
+        let unfinished = run.record.finishedAt == nil
         throw ETLError(
             .usage,
-            "run \(context.run.id) of \(context.area.name) is older than run \(last.run), which already delivered; "
+            "run \(run.id) of \(area.name) is older than run \(lastRun), which already delivered; "
                 + "loading it would send older data",
-            remedy: "start a new run instead: responsys-etl run \(context.area.name)")
+            remedy: unfinished
+                ? "this run can never load; remove its folder \(run.path) (`run` resumes it otherwise), then "
+                    + "start a new run: responsys-etl run \(area.name)"
+                : "the run stays as it finished; newer data goes with a new run: responsys-etl run \(area.name)")
+    }
+
+    /// The run that last wrote the delivered state (`state/last-delivery.json`), nil when none did.
+    static func lastDelivery(_ area: WorkflowArea) -> RunID? {
+        let lastPath = area.statePath + "/" + lastDeliveryName
+        guard
+            let last = try? JSONDecoder().decode(
+                LastDelivery.self, from: Data(contentsOf: URL(fileURLWithPath: lastPath)))
+        else { return nil }
+        return RunID(text: last.run)
     }
 
     /// Applies the delivery (or records the baseline) unless this run already did; returns the counts.

@@ -49,21 +49,26 @@ struct DeliveryDestination: Codable, Equatable {
     /// Refuses a config whose destination differs from the one the delivered state was delivered to. The
     /// run's extract is cleared too: whatever the user chooses, the next run reads the source again.
     func check(_ context: StageContext) throws {
-        guard let recorded = try Self.recorded(context.area),
-            Files.exists(DeliveredStateUpdate.deliveredPath(context.area)),
+        try check(context.area)
+    }
+
+    /// The same refusal for `check`, which has no run (its `redoFrom` is then left unused).
+    func check(_ area: WorkflowArea) throws {
+        guard let recorded = try Self.recorded(area),
+            Files.exists(DeliveredStateUpdate.deliveredPath(area)),
             recorded != self
         else { return }
-        let workflow = context.area.name
+        let workflow = area.name
         throw ExportError(
             .destinationChanged,
-            "workflow \(workflow) delivered its state (\(context.area.statePath)) to \(recorded.text), but its "
+            "workflow \(workflow) delivered its state (\(area.statePath)) to \(recorded.text), but its "
                 + "config now sends to \(text); compared with that state, the new destination would get only "
                 + "the changes, not its members; nothing was sent",
             remedy: "for a new destination, give the workflow a new name in the config (its own, empty state: "
                 + "its first run delivers everyone, or records a baseline with existing_users = false), or move "
-                + "\(context.area.statePath) aside to start this workflow over the same way; if it is the same "
+                + "\(area.statePath) aside to start this workflow over the same way; if it is the same "
                 + "list reached another way (a new base_url or API user of the same account), remove "
-                + "\(Self.path(context.area)) and the next delivery records the new destination",
+                + "\(Self.path(area)) and the next delivery records the new destination",
             status: .usage, redoFrom: .extract)
     }
 
