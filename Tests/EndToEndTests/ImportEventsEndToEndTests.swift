@@ -106,6 +106,63 @@ import Workflows
         #expect(try tree() == afterRun)
     }
 
+    /// SIGTERM while `check` holds the key in its temporary GnuPG home: the home (with the private key) and
+    /// its gpg-agent go with the process, as after a normal end.
+    @Test func aSignalDuringCheckRemovesTheTemporaryGnuPGHome() throws {
+        let temporary = folder.file("tmp")
+        try Files.makeDirectory(temporary)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ToolProcess.path(of: "responsys-etl"))
+        process.arguments = ["check", "events"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TEST_PGP_PASSPHRASE"] = "pgp pass phrase"
+        environment["TMPDIR"] = temporary
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+
+        var stderr = Data()
+        while !String(decoding: stderr, as: UTF8.self).contains("PGP key ready") {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            stderr.append(chunk)
+        }
+        #expect(String(decoding: stderr, as: UTF8.self).contains("PGP key ready"))
+        #expect(try Files.list(temporary).contains { $0.hasPrefix("retl-check-") })
+        Thread.sleep(forTimeInterval: 0.05)
+        kill(process.processIdentifier, SIGTERM)
+        stderr.append(errors.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let text = String(decoding: stderr, as: UTF8.self)
+
+        #expect(process.terminationReason == .exit && process.terminationStatus == 143, "\(text)")
+        #expect(text.contains("stopping on signal"), "\(text)")
+        #expect(try Files.list(temporary).filter { $0.hasPrefix("retl-check-") } == [])
+        // An agent told to stop takes a moment to go; one that was never told stays.
+        var agents = Self.processes(mentioning: temporary)
+        for _ in 0..<50 where !agents.isEmpty {
+            Thread.sleep(forTimeInterval: 0.1)
+            agents = Self.processes(mentioning: temporary)
+        }
+        for pid in agents { kill(pid, SIGKILL) }
+        #expect(agents == [], "processes still using \(temporary)")
+    }
+
+    /// The processes whose command line names `path` (a gpg-agent started with `--homedir` below it).
+    private static func processes(mentioning path: String) -> [Int32] {
+        ((try? Files.list("/proc")) ?? []).compactMap { name in
+            guard let pid = Int32(name),
+                let line = try? Files.read("/proc/\(name)/cmdline"),
+                String(decoding: line, as: UTF8.self).contains(path)
+            else { return nil }
+            return pid
+        }
+    }
+
     private func eventCount() throws -> Int64 {
         let database = try SQLiteDatabase(path: folder.file("data/warehouse.sqlite"))
         guard case .integer(let count) = try database.query("SELECT count(*) FROM responsys_events")[0][0] else {

@@ -90,11 +90,20 @@ enum PGPKeyCheck {
                 underlying: systemErrorText(errno))
         }
         let home = String(cString: created)
-        defer { try? Files.remove(home) }
+        // The agent goes too, also when the key did not load. A signal ends the process without running this
+        // defer, so the signal thread runs the same cleanup (twice is harmless).
+        let removeHome: @Sendable () -> Void = {
+            try? PGPDecryptor.stopAgent(homeDirectory: home)
+            try? Files.remove(home)
+        }
+        let registration = ExitCleanup.register(removeHome)
+        defer {
+            removeHome()
+            ExitCleanup.unregister(registration)
+        }
         let decryptor = try PGPDecryptor(
             homeDirectory: home, privateKeyFile: keyFile, passphrase: passphrase, allowNoMDC: allowNoMDC,
             logger: logger)
-        defer { decryptor.stopAgent() }
         try decryptor.verifyPassphrase()
         return decryptor.configuredFingerprints.joined(separator: ", ")
     }
