@@ -141,7 +141,8 @@ import Workflows
 
         #expect(process.terminationReason == .exit && process.terminationStatus == 143, "\(text)")
         #expect(text.contains("stopping on signal"), "\(text)")
-        #expect(try Files.list(temporary).filter { $0.hasPrefix("retl-check-") } == [])
+        let left = try Files.list(temporary).filter { $0.hasPrefix("retl-check-") }
+        #expect(left == [], "left: \(left.map { (try? Files.list(temporary + "/" + $0)) ?? [] })\n\(text)")
         // An agent told to stop takes a moment to go; one that was never told stays.
         var agents = Self.processes(mentioning: temporary)
         for _ in 0..<50 where !agents.isEmpty {

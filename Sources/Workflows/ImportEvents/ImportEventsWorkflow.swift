@@ -94,7 +94,11 @@ enum PGPKeyCheck {
         // defer, so the signal thread runs the same cleanup (twice is harmless).
         let removeHome: @Sendable () -> Void = {
             try? PGPDecryptor.stopAgent(homeDirectory: home)
-            try? Files.remove(home)
+            // From the signal thread, gpg may still be at work in the home: a file that comes or goes during
+            // the removal makes it fail, so it is tried again.
+            for _ in 0..<50 where Files.exists(home) {
+                if (try? Files.remove(home)) == nil { usleep(10_000) }
+            }
         }
         let registration = ExitCleanup.register(removeHome)
         defer {
