@@ -106,6 +106,38 @@ import Workflows
         #expect(try tree() == afterRun)
     }
 
+    /// `check` of every workflow: the first fails on its passphrase after proving the SFTP lines, which are
+    /// still printed; the second is checked anyway; the exit status is the failure's.
+    @Test func checkGoesOnAfterAFailingWorkflowAndKeepsWhatItProved() throws {
+        // "archive" sorts before "events" and uses a copy of the auth whose passphrase variable is wrong.
+        var text = config()
+        let auth = try #require(text.range(of: "[auth.files]"))
+        let authBlock = text[auth.lowerBound..<(try #require(text.range(of: "[workflows.events]"))).lowerBound]
+        text +=
+            authBlock.replacingOccurrences(of: "[auth.files]", with: "[auth.wrongpgp]")
+            .replacingOccurrences(of: "TEST_PGP_PASSPHRASE", with: "TEST_PGP_WRONG")
+            + "[workflows.archive]\ntype = \"import-events\"\nauth = \"wrongpgp\"\nremote_dir = \"\(remote)\"\n"
+            + "pattern = \"*.txt*\"\nready_suffix = \".ready\"\n"
+            + "sink = { type = \"sqlite\", path = \"data/archive.sqlite\" }\n"
+        try folder.write("responsys-etl.toml", text)
+
+        let result = try ToolProcess.run(
+            "responsys-etl", ["check"], in: folder.path,
+            environment: ["TEST_PGP_PASSPHRASE": "pgp pass phrase", "TEST_PGP_WRONG": "not the pass phrase"])
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(result.status == 2, "exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("passphrase does not unlock the PGP key"), "\(result.stderr)")
+        #expect(lines.first?.contains("valid (2 workflows)") == true, "\(result.stdout)")
+        let archive = lines.filter { $0.hasPrefix("archive: ") }
+        #expect(archive.count == 3, "\(result.stdout)")
+        #expect(archive.first?.contains("host key") == true && archive.first?.contains("verified") == true)
+        #expect(archive.dropFirst().first?.contains("entries") == true, "\(result.stdout)")
+        #expect(archive.last?.hasPrefix("archive: failed (exit status 2") == true, "\(result.stdout)")
+        #expect(lines.contains { $0.hasPrefix("events: pgp key") && $0.contains("the passphrase unlocks it") })
+        #expect(lines.last == "events: ok", "\(result.stdout)")
+        #expect(!result.stdout.contains("pass phrase") && !result.stderr.contains("pass phrase"))
+    }
+
     /// SIGTERM while `check` holds the key in its temporary GnuPG home: the home (with the private key) and
     /// its gpg-agent go with the process, as after a normal end.
     @Test func aSignalDuringCheckRemovesTheTemporaryGnuPGHome() throws {

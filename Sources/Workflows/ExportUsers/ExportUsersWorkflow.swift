@@ -31,16 +31,18 @@ enum ExportUsersWorkflow {
     }
 
     /// `check`: logs in and confirms the list and the extension tables the workflow writes into.
-    static func check(_ workflow: WorkflowConfig, _ settings: ExportUsersConfig, in environment: WorkflowEnvironment)
-        throws -> [String]
-    {
+    static func check(
+        _ workflow: WorkflowConfig, _ settings: ExportUsersConfig, in environment: WorkflowEnvironment,
+        report: (String) -> Void
+    ) throws {
         let client = try ExportClient.make(
             settings.interact, password: try environment.secret(settings.interact.password),
             rateLimitPerMinute: settings.rateLimitPerMinute, concurrency: 1, logger: environment.logger)
         var pets: [String] = []
         if !settings.additionalFields.isEmpty { pets.append(settings.userFieldsPET) }
         if !settings.audienceMemberships.isEmpty { pets.append(settings.segmentsPET) }
-        return try ExportClient.check(client, list: settings.list, pets: pets, campaign: nil, workflow: workflow.name)
+        try ExportClient.check(
+            client, list: settings.list, pets: pets, campaign: nil, workflow: workflow.name, report: report)
     }
 }
 
