@@ -130,18 +130,37 @@ struct Commands {
 
     // MARK: - check
 
+    /// Checks every workflow (or the one named), printing each line as soon as it is proven; a workflow that
+    /// fails is reported and the others are still checked. The exit status is the most serious one seen.
     private func check() throws -> ExitStatus {
         let config = try loadConfig()
         let names = invocation.arguments["WORKFLOW"].map { [$0] } ?? config.workflows.keys.sorted()
         Output.write("config \(config.path): valid (\(config.workflows.count) workflows)\n")
+        var worst = ExitStatus.success
         for name in names {
-            let (workflow, context) = try prepare(name, in: config)
-            _ = try WorkflowCatalog.stages(for: workflow, in: context)
-            for line in try WorkflowCatalog.check(workflow, in: context) {
-                Output.write("\(workflow.name): \(line)\n")
+            do {
+                let (workflow, context) = try prepare(name, in: config)
+                _ = try WorkflowCatalog.stages(for: workflow, in: context)
+                try WorkflowCatalog.check(workflow, in: context) { Output.write("\(name): \($0)\n") }
+                Output.write("\(name): ok\n")
+            } catch {
+                CommandLineTool.report(error, logger: logger)
+                let status = CommandLineTool.exitStatus(of: error)
+                Output.write("\(name): failed (exit status \(status.rawValue), the error is on stderr)\n")
+                if Self.seriousness(of: status) > Self.seriousness(of: worst) { worst = status }
             }
         }
-        return .success
+        return worst
+    }
+
+    /// A usage or config mistake (2) outranks a failure (1), which outranks a temporary one (75).
+    private static func seriousness(of status: ExitStatus) -> Int {
+        switch status {
+        case .success: return 0
+        case .temporaryFailure: return 1
+        case .usage: return 3
+        default: return 2
+        }
     }
 
     // MARK: - clean

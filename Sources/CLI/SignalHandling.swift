@@ -10,8 +10,9 @@ import Staging
 /// after one log line saying so, with the stage that was running.
 ///
 /// The handler itself only writes the signal number into a pipe (`write` is async-signal-safe); a thread
-/// blocked on the pipe logs the line and calls `_exit`. Nothing is cleaned up on the way out: outputs are
-/// published atomically and markers written last, so the run resumes as it would after a SIGKILL. A real
+/// blocked on the pipe logs the line, runs the `ExitCleanup` actions (temporary secrets such as `check`'s
+/// GnuPG home) and calls `_exit`. Nothing else is cleaned up on the way out: outputs are published
+/// atomically and markers written last, so the run resumes as it would after a SIGKILL. A real
 /// handler, not `SIG_IGN` plus a dispatch source: an ignored signal stays ignored in the programs we start
 /// (gpg), a caught one goes back to its default there.
 enum SignalHandling {
@@ -60,6 +61,7 @@ enum SignalHandling {
         } else {
             logger.warn("stopping on signal", ["signal": name])
         }
+        ExitCleanup.runAll()
         _exit(128 + number)
     }
 }

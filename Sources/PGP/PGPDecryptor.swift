@@ -87,17 +87,23 @@ public final class PGPDecryptor: Sendable {
 
     /// Stops the gpg-agent that gpgme started for this home. Safe to call more than once.
     public func stopAgent() {
+        do {
+            try PGPDecryptor.stopAgent(homeDirectory: homeDirectory)
+        } catch {
+            logger.warn("cannot stop gpg-agent", ["home": homeDirectory, "error": "\(error)"])
+        }
+    }
+
+    /// Stops the gpg-agent of `homeDirectory`, if one runs; for a cleanup that has no decryptor at hand.
+    /// - Throws: when `gpgconf` cannot be started.
+    public static func stopAgent(homeDirectory: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["gpgconf", "--homedir", homeDirectory, "--kill", "gpg-agent"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-            process.waitUntilExit()
-        } catch {
-            logger.warn("cannot stop gpg-agent", ["home": homeDirectory, "error": "\(error)"])
-        }
+        try process.run()
+        process.waitUntilExit()
     }
 
     /// Proves that the passphrase unlocks the key, for `check`: encrypts a few bytes to the configured keys

@@ -15,15 +15,18 @@ public enum WorkflowCatalog {
         }
     }
 
-    /// What `check` reports for a workflow after validating its config: one line per peer reached.
-    public static func check(_ workflow: WorkflowConfig, in environment: WorkflowEnvironment) throws -> [String] {
+    /// What `check` reports for a workflow after validating its config: one line per peer reached, handed to
+    /// `report` as soon as it is proven, so the lines before a failure are not lost.
+    public static func check(
+        _ workflow: WorkflowConfig, in environment: WorkflowEnvironment, report: (String) -> Void
+    ) throws {
         switch workflow.settings {
         case .importEvents(let settings):
-            return try ImportEventsWorkflow.check(workflow, settings, in: environment)
+            try ImportEventsWorkflow.check(workflow, settings, in: environment, report: report)
         case .exportUsers(let settings):
-            return try ExportUsersWorkflow.check(workflow, settings, in: environment)
+            try ExportUsersWorkflow.check(workflow, settings, in: environment, report: report)
         case .exportCampaign(let settings):
-            return try ExportCampaignWorkflow.check(workflow, settings, in: environment)
+            try ExportCampaignWorkflow.check(workflow, settings, in: environment, report: report)
         }
     }
 

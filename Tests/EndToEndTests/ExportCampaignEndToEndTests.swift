@@ -438,6 +438,9 @@ import Testing
         let missing = try tool(["check", "welcome"])
         #expect(missing.status == 2, "exit \(missing.status): \(missing.stderr)")
         #expect(missing.stderr.contains("campaign GOODBYE"))
+        // What was proven before the failure is still printed, then the workflow's summary.
+        #expect(missing.stdout.contains("welcome: responsys ") && missing.stdout.contains(": logged in as "))
+        #expect(missing.stdout.hasSuffix("welcome: failed (exit status 2, the error is on stderr)\n"))
     }
 
     @Test func checkConfirmsTheCampaignListAndTableAndNamesWhatIsMissing() throws {

@@ -106,6 +106,96 @@ import Workflows
         #expect(try tree() == afterRun)
     }
 
+    /// `check` of every workflow: the first fails on its passphrase after proving the SFTP lines, which are
+    /// still printed; the second is checked anyway; the exit status is the failure's.
+    @Test func checkGoesOnAfterAFailingWorkflowAndKeepsWhatItProved() throws {
+        // "archive" sorts before "events" and uses a copy of the auth whose passphrase variable is wrong.
+        var text = config()
+        let auth = try #require(text.range(of: "[auth.files]"))
+        let authBlock = text[auth.lowerBound..<(try #require(text.range(of: "[workflows.events]"))).lowerBound]
+        text +=
+            authBlock.replacingOccurrences(of: "[auth.files]", with: "[auth.wrongpgp]")
+            .replacingOccurrences(of: "TEST_PGP_PASSPHRASE", with: "TEST_PGP_WRONG")
+            + "[workflows.archive]\ntype = \"import-events\"\nauth = \"wrongpgp\"\nremote_dir = \"\(remote)\"\n"
+            + "pattern = \"*.txt*\"\nready_suffix = \".ready\"\n"
+            + "sink = { type = \"sqlite\", path = \"data/archive.sqlite\" }\n"
+        try folder.write("responsys-etl.toml", text)
+
+        let result = try ToolProcess.run(
+            "responsys-etl", ["check"], in: folder.path,
+            environment: ["TEST_PGP_PASSPHRASE": "pgp pass phrase", "TEST_PGP_WRONG": "not the pass phrase"])
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(result.status == 2, "exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("passphrase does not unlock the PGP key"), "\(result.stderr)")
+        #expect(lines.first?.contains("valid (2 workflows)") == true, "\(result.stdout)")
+        let archive = lines.filter { $0.hasPrefix("archive: ") }
+        #expect(archive.count == 3, "\(result.stdout)")
+        #expect(archive.first?.contains("host key") == true && archive.first?.contains("verified") == true)
+        #expect(archive.dropFirst().first?.contains("entries") == true, "\(result.stdout)")
+        #expect(archive.last?.hasPrefix("archive: failed (exit status 2") == true, "\(result.stdout)")
+        #expect(lines.contains { $0.hasPrefix("events: pgp key") && $0.contains("the passphrase unlocks it") })
+        #expect(lines.last == "events: ok", "\(result.stdout)")
+        #expect(!result.stdout.contains("pass phrase") && !result.stderr.contains("pass phrase"))
+    }
+
+    /// SIGTERM while `check` holds the key in its temporary GnuPG home: the home (with the private key) and
+    /// its gpg-agent go with the process, as after a normal end.
+    @Test func aSignalDuringCheckRemovesTheTemporaryGnuPGHome() throws {
+        let temporary = folder.file("tmp")
+        try Files.makeDirectory(temporary)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ToolProcess.path(of: "responsys-etl"))
+        process.arguments = ["check", "events"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TEST_PGP_PASSPHRASE"] = "pgp pass phrase"
+        environment["TMPDIR"] = temporary
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+
+        var stderr = Data()
+        while !String(decoding: stderr, as: UTF8.self).contains("PGP key ready") {
+            let chunk = errors.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            stderr.append(chunk)
+        }
+        #expect(String(decoding: stderr, as: UTF8.self).contains("PGP key ready"))
+        #expect(try Files.list(temporary).contains { $0.hasPrefix("retl-check-") })
+        Thread.sleep(forTimeInterval: 0.05)
+        kill(process.processIdentifier, SIGTERM)
+        stderr.append(errors.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let text = String(decoding: stderr, as: UTF8.self)
+
+        #expect(process.terminationReason == .exit && process.terminationStatus == 143, "\(text)")
+        #expect(text.contains("stopping on signal"), "\(text)")
+        let left = try Files.list(temporary).filter { $0.hasPrefix("retl-check-") }
+        #expect(left == [], "left: \(left.map { (try? Files.list(temporary + "/" + $0)) ?? [] })\n\(text)")
+        // An agent told to stop takes a moment to go; one that was never told stays.
+        var agents = Self.processes(mentioning: temporary)
+        for _ in 0..<50 where !agents.isEmpty {
+            Thread.sleep(forTimeInterval: 0.1)
+            agents = Self.processes(mentioning: temporary)
+        }
+        for pid in agents { kill(pid, SIGKILL) }
+        #expect(agents == [], "processes still using \(temporary)")
+    }
+
+    /// The processes whose command line names `path` (a gpg-agent started with `--homedir` below it).
+    private static func processes(mentioning path: String) -> [Int32] {
+        ((try? Files.list("/proc")) ?? []).compactMap { name in
+            guard let pid = Int32(name),
+                let line = try? Files.read("/proc/\(name)/cmdline"),
+                String(decoding: line, as: UTF8.self).contains(path)
+            else { return nil }
+            return pid
+        }
+    }
+
     private func eventCount() throws -> Int64 {
         let database = try SQLiteDatabase(path: folder.file("data/warehouse.sqlite"))
         guard case .integer(let count) = try database.query("SELECT count(*) FROM responsys_events")[0][0] else {

@@ -43,22 +43,21 @@ enum ExportCampaignWorkflow {
 
     /// `check`: logs in and confirms the campaign, its list and the template-fields extension table.
     static func check(
-        _ workflow: WorkflowConfig, _ settings: ExportCampaignConfig, in environment: WorkflowEnvironment
-    ) throws -> [String] {
+        _ workflow: WorkflowConfig, _ settings: ExportCampaignConfig, in environment: WorkflowEnvironment,
+        report: (String) -> Void
+    ) throws {
         let client = try ExportClient.make(
             settings.interact, password: try environment.secret(settings.interact.password),
             rateLimitPerMinute: settings.rateLimitPerMinute, concurrency: 1, logger: environment.logger)
-        var lines: [String] = []
         var list = settings.list
         if list == nil, let found = try client.campaignList(settings.campaign) {
-            lines.append("campaign \(settings.campaign): sends to list \(found) (list is not set in the config)")
+            report("campaign \(settings.campaign): sends to list \(found) (list is not set in the config)")
             list = found
         }
         // A campaign that does not exist is reported with the rest of what is missing.
-        return try lines
-            + ExportClient.check(
-                client, list: list, pets: settings.additionalFields.isEmpty ? [] : [settings.userFieldsPET],
-                campaign: settings.campaign, workflow: workflow.name)
+        try ExportClient.check(
+            client, list: list, pets: settings.additionalFields.isEmpty ? [] : [settings.userFieldsPET],
+            campaign: settings.campaign, workflow: workflow.name, report: report)
     }
 }
 

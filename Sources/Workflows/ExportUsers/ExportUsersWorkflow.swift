@@ -32,9 +32,10 @@ enum ExportUsersWorkflow {
 
     /// `check`: refuses a destination other than the one the delivered state went to (as `run` does), then
     /// logs in and confirms the list and the extension tables the workflow writes into.
-    static func check(_ workflow: WorkflowConfig, _ settings: ExportUsersConfig, in environment: WorkflowEnvironment)
-        throws -> [String]
-    {
+    static func check(
+        _ workflow: WorkflowConfig, _ settings: ExportUsersConfig, in environment: WorkflowEnvironment,
+        report: (String) -> Void
+    ) throws {
         try DeliveryDestination(settings).check(
             WorkflowArea(stagingRoot: environment.config.stagingDir, workflow: workflow.name))
         let client = try ExportClient.make(
@@ -43,7 +44,8 @@ enum ExportUsersWorkflow {
         var pets: [String] = []
         if !settings.additionalFields.isEmpty { pets.append(settings.userFieldsPET) }
         if !settings.audienceMemberships.isEmpty { pets.append(settings.segmentsPET) }
-        return try ExportClient.check(client, list: settings.list, pets: pets, campaign: nil, workflow: workflow.name)
+        try ExportClient.check(
+            client, list: settings.list, pets: pets, campaign: nil, workflow: workflow.name, report: report)
     }
 }
 

@@ -36,23 +36,24 @@ enum ExportClient {
 
     /// `check`: logs in and names every list, extension table or campaign that is missing.
     static func check(
-        _ client: ResponsysClient, list: String?, pets: [String], campaign: String?, workflow: String
-    ) throws -> [String] {
+        _ client: ResponsysClient, list: String?, pets: [String], campaign: String?, workflow: String,
+        report: (String) -> Void
+    ) throws {
         try client.login()
-        var lines = ["responsys \(client.auth.loginURL): logged in as \(client.auth.username)"]
+        report("responsys \(client.auth.loginURL): logged in as \(client.auth.username)")
         var missing: [String] = []
         if let campaign {
             if try client.campaignExists(campaign) {
-                lines.append("campaign \(campaign): exists")
+                report("campaign \(campaign): exists")
             } else {
                 missing.append("campaign \(campaign)")
             }
         }
         if let list, try client.listExists(list) {
-            lines.append("list \(list): exists")
+            report("list \(list): exists")
             for pet in pets {
                 if try client.petExists(list: list, pet: pet) {
-                    lines.append("extension table \(pet) of list \(list): exists")
+                    report("extension table \(pet) of list \(list): exists")
                 } else {
                     missing.append("extension table \(pet) of list \(list)")
                 }
@@ -67,6 +68,5 @@ enum ExportClient {
                 remedy: "create them in Responsys, or fix the names in the config (names are case-sensitive)",
                 status: .usage)
         }
-        return lines
     }
 }

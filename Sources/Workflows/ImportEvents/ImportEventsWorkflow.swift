@@ -54,26 +54,25 @@ enum ImportEventsWorkflow {
     }
 
     /// `check`: connects, verifies the host key, authenticates, lists the folder, loads the PGP key.
-    static func check(_ workflow: WorkflowConfig, _ settings: ImportEventsConfig, in environment: WorkflowEnvironment)
-        throws -> [String]
-    {
-        var lines: [String] = []
+    static func check(
+        _ workflow: WorkflowConfig, _ settings: ImportEventsConfig, in environment: WorkflowEnvironment,
+        report: (String) -> Void
+    ) throws {
         let session = try connector(settings, environment).connect()
-        lines.append(
+        report(
             "sftp \(settings.sftp.host):\(settings.sftp.port): host key \(session.presentedFingerprint) verified, "
                 + "logged in as \(settings.sftp.username)")
         let listing = try session.list(directory: settings.remoteDir)
         let selector = RemoteFileSelector(pattern: settings.pattern, readySuffix: settings.readySuffix)
         let matching = listing.filter { selector.pattern.matches($0.name) }.count
-        lines.append("sftp \(settings.remoteDir): \(listing.count) entries, \(matching) match '\(settings.pattern)'")
+        report("sftp \(settings.remoteDir): \(listing.count) entries, \(matching) match '\(settings.pattern)'")
         if let keyFile = settings.sftp.pgpPrivateKeyFile {
             let decryptor = try PGPKeyCheck.load(
                 keyFile: keyFile, passphrase: try settings.sftp.pgpPassphrase.map(environment.secret),
                 allowNoMDC: settings.sftp.allowNoMDC, logger: environment.logger)
-            lines.append("pgp key \(keyFile): \(decryptor) ready, the passphrase unlocks it")
+            report("pgp key \(keyFile): \(decryptor) ready, the passphrase unlocks it")
         }
-        lines.append("sink: " + (try SinkCheck.check(settings.sink)))
-        return lines
+        report("sink: " + (try SinkCheck.check(settings.sink)))
     }
 }
 
@@ -90,11 +89,24 @@ enum PGPKeyCheck {
                 underlying: systemErrorText(errno))
         }
         let home = String(cString: created)
-        defer { try? Files.remove(home) }
+        // The agent goes too, also when the key did not load. A signal ends the process without running this
+        // defer, so the signal thread runs the same cleanup (twice is harmless).
+        let removeHome: @Sendable () -> Void = {
+            try? PGPDecryptor.stopAgent(homeDirectory: home)
+            // From the signal thread, gpg may still be at work in the home: a file that comes or goes during
+            // the removal makes it fail, so it is tried again.
+            for _ in 0..<50 where Files.exists(home) {
+                if (try? Files.remove(home)) == nil { usleep(10_000) }
+            }
+        }
+        let registration = ExitCleanup.register(removeHome)
+        defer {
+            removeHome()
+            ExitCleanup.unregister(registration)
+        }
         let decryptor = try PGPDecryptor(
             homeDirectory: home, privateKeyFile: keyFile, passphrase: passphrase, allowNoMDC: allowNoMDC,
             logger: logger)
-        defer { decryptor.stopAgent() }
         try decryptor.verifyPassphrase()
         return decryptor.configuredFingerprints.joined(separator: ", ")
     }
