@@ -143,35 +143,16 @@ import Workflows
     @Test func aSignalDuringCheckRemovesTheTemporaryGnuPGHome() throws {
         let temporary = folder.file("tmp")
         try Files.makeDirectory(temporary)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ToolProcess.path(of: "responsys-etl"))
-        process.arguments = ["check", "events"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-        var environment = ProcessInfo.processInfo.environment
-        environment["TEST_PGP_PASSPHRASE"] = "pgp pass phrase"
-        environment["TMPDIR"] = temporary
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-
-        var stderr = Data()
-        while !String(decoding: stderr, as: UTF8.self).contains("PGP key ready") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            stderr.append(chunk)
-        }
-        #expect(String(decoding: stderr, as: UTF8.self).contains("PGP key ready"))
+        let tool = try RunningTool(
+            "responsys-etl", ["check", "events"], in: folder.path,
+            environment: ["TEST_PGP_PASSPHRASE": "pgp pass phrase", "TMPDIR": temporary])
+        #expect(tool.waitForStderr(containing: "PGP key ready"))
         #expect(try Files.list(temporary).contains { $0.hasPrefix("retl-check-") })
         Thread.sleep(forTimeInterval: 0.05)
-        kill(process.processIdentifier, SIGTERM)
-        stderr.append(errors.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let text = String(decoding: stderr, as: UTF8.self)
+        tool.send(SIGTERM)
+        let (exited, status, text) = tool.finish()
 
-        #expect(process.terminationReason == .exit && process.terminationStatus == 143, "\(text)")
+        #expect(exited && status == 143, "\(text)")
         #expect(text.contains("stopping on signal"), "\(text)")
         let left = try Files.list(temporary).filter { $0.hasPrefix("retl-check-") }
         #expect(left == [], "left: \(left.map { (try? Files.list(temporary + "/" + $0)) ?? [] })\n\(text)")

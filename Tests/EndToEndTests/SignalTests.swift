@@ -19,32 +19,15 @@ import Testing
 
         // The config's Responsys is 127.0.0.1:9, where nothing listens: the load stage retries its login for
         // several seconds, which is when the signal comes.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ToolProcess.path(of: "responsys-etl"))
-        process.arguments = ["--log-format", format, "run", "newsletter"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-        var environment = ProcessInfo.processInfo.environment
-        environment["RESPONSYS_PASSWORD"] = "signal-test-password"
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let tool = try RunningTool(
+            "responsys-etl", ["--log-format", format, "run", "newsletter"], in: folder.path,
+            environment: ["RESPONSYS_PASSWORD": "signal-test-password"])
+        _ = tool.waitForStderr(containing: "retrying")
+        tool.send(signal)
+        let (exited, exitStatus, text) = tool.finish()
 
-        var stderr = Data()
-        while !String(decoding: stderr, as: UTF8.self).contains("retrying") {
-            let chunk = errors.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            stderr.append(chunk)
-        }
-        kill(process.processIdentifier, signal)
-        stderr.append(errors.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let text = String(decoding: stderr, as: UTF8.self)
-
-        #expect(process.terminationReason == .exit, "died of the signal without a word:\n\(text)")
-        #expect(process.terminationStatus == status, "\(text)")
+        #expect(exited, "died of the signal without a word:\n\(text)")
+        #expect(exitStatus == status, "\(text)")
         let last = try #require(text.split(separator: "\n").last.map(String.init))
         #expect(last.contains("stopping on signal"), "\(text)")
         if format == "json" {
