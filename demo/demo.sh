@@ -101,7 +101,17 @@ for _ in $(seq 50); do [ -s "$DEMO/sshd/sshd.pid" ] && break; sleep 0.1; done
 echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$DEMO/sshd/host_ed25519.pub")" >"$DEMO/keys/known_hosts"
 
 # --- fake-responsys on 127.0.0.1 as the REST API -----------------------------------------------------------
-"$BIN/fake-responsys" --port 0 --user "demo_api:$RESPONSYS_PASSWORD" --list MASTER_LIST \
+# The same port as the last demo when it is free: export-users records where it delivered (base_url
+# included) and refuses another destination, as it would for a real account.
+# (SO_REUSEADDR as fake-responsys itself binds: the last demo's connections may still be in TIME_WAIT.)
+port_is_free() {
+    python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' \
+        "$1" 2>/dev/null
+}
+api_port_wanted=0
+if [ -s "$DEMO/api.port" ] && port_is_free "$(cat "$DEMO/api.port")"; then api_port_wanted=$(cat "$DEMO/api.port"); fi
+"$BIN/fake-responsys" --port "$api_port_wanted" --user "demo_api:$RESPONSYS_PASSWORD" --list MASTER_LIST \
     --pet "MASTER_LIST/Lytics_User_Fields:FIRST_NAME,LAST_NAME,CITY" \
     --pet "MASTER_LIST/Lytics_Segments:NEWSLETTER,HIGH_VALUE" \
     --campaign WELCOME:MASTER_LIST --campaign WINBACK:MASTER_LIST \
@@ -109,6 +119,12 @@ echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$DEMO/sshd/host_ed25519.pub")" >"
 FAKE_PID=$!
 for _ in $(seq 100); do [ -s "$DEMO/fake.port" ] && break; sleep 0.1; done
 API_PORT=$(head -1 "$DEMO/fake.port")
+if [ -s "$DEMO/api.port" ] && [ "$(cat "$DEMO/api.port")" != "$API_PORT" ]; then
+    # The last demo's port is taken: the demo's Responsys moved, so its destination record goes with it.
+    echo "  (port $(cat "$DEMO/api.port") of the last demo is taken; fake-responsys moved to $API_PORT)"
+    rm -f "$PWD/staging/newsletter/state/destination.json"
+fi
+echo "$API_PORT" >"$DEMO/api.port"
 
 # --- The config a user would write (paths relative to this file) ----------------------------------------
 cat >"$DEMO/responsys-etl.toml" <<CONFIG
