@@ -137,6 +137,14 @@ extension SFTPSession {
     }
 }
 
+/// A failure of the local side of a download (`action` names the system call's purpose), read from `errno` now.
+func localFileError(_ action: String, _ path: String) -> SFTPError {
+    let number = errno
+    return SFTPError(
+        .localIO, "\(action) the local file \(path)", underlying: systemErrorText(number),
+        remedy: "Check free space and permissions of the staging folder")
+}
+
 /// The local `.part` file of a download: created 0600, appended to, then synced and renamed into place.
 private final class PartFile: @unchecked Sendable {
     let path: String
@@ -145,22 +153,22 @@ private final class PartFile: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        if descriptor < 0 { throw Self.error("cannot open", path) }
+        if descriptor < 0 { throw localFileError("cannot open", path) }
         // An older .part may have other permissions; downloaded data is readable by its owner only.
-        if fchmod(descriptor, 0o600) != 0 { throw Self.error("cannot set permissions on", path) }
+        if fchmod(descriptor, 0o600) != 0 { throw localFileError("cannot set permissions on", path) }
     }
 
     deinit { if descriptor >= 0 { close(descriptor) } }
 
     func length() throws -> Int64 {
         let end = lseek(descriptor, 0, SEEK_END)
-        if end < 0 { throw Self.error("cannot seek in", path) }
+        if end < 0 { throw localFileError("cannot seek in", path) }
         return Int64(end)
     }
 
     func truncate() throws {
         if ftruncate(descriptor, 0) != 0 || lseek(descriptor, 0, SEEK_SET) < 0 {
-            throw Self.error("cannot truncate", path)
+            throw localFileError("cannot truncate", path)
         }
     }
 
@@ -169,14 +177,14 @@ private final class PartFile: @unchecked Sendable {
         if ftruncate(descriptor, off_t(length)) != 0 || fsync(descriptor) != 0
             || lseek(descriptor, off_t(length), SEEK_SET) < 0
         {
-            throw Self.error("cannot truncate", path)
+            throw localFileError("cannot truncate", path)
         }
     }
 
     /// Feeds the first `length` bytes already on disk to `digest`, so the result covers the whole file.
     func hashExisting(into digest: FileDigest, length: Int64) throws {
         let reader = open(path, O_RDONLY | O_CLOEXEC)
-        if reader < 0 { throw Self.error("cannot read", path) }
+        if reader < 0 { throw localFileError("cannot read", path) }
         defer { close(reader) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -184,7 +192,7 @@ private final class PartFile: @unchecked Sendable {
         while remaining > 0 {
             let count = read(reader, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
             if count < 0 && errno == EINTR { continue }
-            if count <= 0 { throw Self.error("cannot read", path) }
+            if count <= 0 { throw localFileError("cannot read", path) }
             digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             remaining -= Int64(count)
         }
@@ -200,7 +208,7 @@ private final class PartFile: @unchecked Sendable {
             let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw Self.error("cannot write", path)
+                throw localFileError("cannot write", path)
             }
             offset += written
         }
@@ -224,11 +232,11 @@ private final class PartFile: @unchecked Sendable {
 
     /// Syncs, closes (a close can fail and is reported), renames to `target`, syncs the folder.
     func finish(renamingTo target: String) throws {
-        if fsync(descriptor) != 0 { throw Self.error("cannot sync", path) }
+        if fsync(descriptor) != 0 { throw localFileError("cannot sync", path) }
         let result = close(descriptor)
         descriptor = -1
-        if result != 0 { throw Self.error("cannot close", path) }
-        if rename(path, target) != 0 { throw Self.error("cannot rename into place", path) }
+        if result != 0 { throw localFileError("cannot close", path) }
+        if rename(path, target) != 0 { throw localFileError("cannot rename into place", path) }
         Files.syncDirectory((target as NSString).deletingLastPathComponent)
     }
 
@@ -237,13 +245,6 @@ private final class PartFile: @unchecked Sendable {
         close(descriptor)
         descriptor = -1
         unlink(path)
-    }
-
-    private static func error(_ action: String, _ path: String) -> SFTPError {
-        let number = errno
-        return SFTPError(
-            .localIO, "\(action) the local file \(path)", underlying: systemErrorText(number),
-            remedy: "Check free space and permissions of the staging folder")
     }
 }
 

@@ -288,12 +288,12 @@ private final class RangedPartFile: @unchecked Sendable {
         self.size = size
         ledgerPath = RangeLedger.path(forPart: path)
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if descriptor < 0 { throw Self.error("cannot open", path) }
+        if descriptor < 0 { throw localFileError("cannot open", path) }
         var ledger: RangeLedger
         do {
-            if fchmod(descriptor, 0o600) != 0 { throw Self.error("cannot set permissions on", path) }
+            if fchmod(descriptor, 0o600) != 0 { throw localFileError("cannot set permissions on", path) }
             var status = stat()
-            if fstat(descriptor, &status) != 0 { throw Self.error("cannot read the size of", path) }
+            if fstat(descriptor, &status) != 0 { throw localFileError("cannot read the size of", path) }
             let length = Int64(status.st_size)
             if let saved = RangeLedger.load(ledgerPath), saved.fits(size: size) {
                 // Bytes the sidecar counts beyond the file's length were never written (a crash before the
@@ -304,15 +304,15 @@ private final class RangedPartFile: @unchecked Sendable {
                 // stale or damaged one, nothing in the .part can be trusted.
                 let prefix = Files.exists(ledgerPath) || length > size ? 0 : length
                 if prefix < length && ftruncate(descriptor, off_t(prefix)) != 0 {
-                    throw Self.error("cannot truncate", path)
+                    throw localFileError("cannot truncate", path)
                 }
                 ledger = RangeLedger.fresh(size: size, count: rangeCount, prefix: prefix)
-                if prefix > 0 && fsync(descriptor) != 0 { throw Self.error("cannot sync", path) }
+                if prefix > 0 && fsync(descriptor) != 0 { throw localFileError("cannot sync", path) }
                 // The sidecar exists before the file grows, so a grown .part is never mistaken for a prefix.
                 try ledger.save(to: ledgerPath)
             }
             if length != size && ftruncate(descriptor, off_t(size)) != 0 {
-                throw Self.error("cannot preallocate", path)
+                throw localFileError("cannot preallocate", path)
             }
         } catch {
             close(descriptor)
@@ -408,7 +408,7 @@ private final class RangedPartFile: @unchecked Sendable {
                 descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(start) + off_t(written))
             if result < 0 {
                 if errno == EINTR { continue }
-                throw Self.error("cannot write", path)
+                throw localFileError("cannot write", path)
             }
             written += result
         }
@@ -438,12 +438,12 @@ private final class RangedPartFile: @unchecked Sendable {
     /// Syncs the finished file, waits for its SHA-256 from `digest`, renames it into place and removes the
     /// sidecar. Returns the SHA-256.
     func finish(renamingTo target: String, digest finalDigest: () throws -> String) throws -> String {
-        if fsync(descriptor) != 0 { throw Self.error("cannot sync", path) }
+        if fsync(descriptor) != 0 { throw localFileError("cannot sync", path) }
         let result = close(descriptor)
         descriptor = -1
-        if result != 0 { throw Self.error("cannot close", path) }
+        if result != 0 { throw localFileError("cannot close", path) }
         let digest = try finalDigest()
-        if rename(path, target) != 0 { throw Self.error("cannot rename into place", path) }
+        if rename(path, target) != 0 { throw localFileError("cannot rename into place", path) }
         let folder = (target as NSString).deletingLastPathComponent
         Files.syncDirectory(folder)
         unlink(ledgerPath)
@@ -457,12 +457,5 @@ private final class RangedPartFile: @unchecked Sendable {
         descriptor = -1
         unlink(ledgerPath)
         unlink(path)
-    }
-
-    private static func error(_ action: String, _ path: String) -> SFTPError {
-        let number = errno
-        return SFTPError(
-            .localIO, "\(action) the local file \(path)", underlying: systemErrorText(number),
-            remedy: "Check free space and permissions of the staging folder")
     }
 }
