@@ -168,15 +168,37 @@ public final class Logger: Sendable {
 
 /// The secret values known to this process; any text can be passed through it before it is shown.
 public final class Redactor: @unchecked Sendable {
+    /// A secret, with the pieces of it that are redacted on their own, computed once when it is added (every
+    /// field of every log line passes through `redact`).
+    private struct Secret {
+        let text: String
+        /// Two thirds of the secret (at least 8 characters): "most of it" never shows, while a word that a
+        /// long secret merely contains stays readable. 0 when the secret is too short to have pieces.
+        let pieceLength: Int
+        let pieces: Set<ArraySlice<Unicode.Scalar>>
+
+        init(_ text: String) {
+            self.text = text
+            let scalars = Array(text.unicodeScalars)
+            let length = max(8, (scalars.count * 2 + 2) / 3)
+            guard scalars.count > length else {
+                (pieceLength, pieces) = (0, [])
+                return
+            }
+            pieceLength = length
+            pieces = Set((0...(scalars.count - length)).map { scalars[$0..<($0 + length)] })
+        }
+    }
+
     private let lock = NSLock()
-    private var secrets: [String] = []
+    private var secrets: [Secret] = []
 
     public init() {}
 
     public func add(_ value: String) {
         // Redacting one or two characters would mangle every line and hide nothing.
         guard value.count >= 3 else { return }
-        lock.withLock { if !secrets.contains(value) { secrets.append(value) } }
+        lock.withLock { if !secrets.contains(where: { $0.text == value }) { secrets.append(Secret(value)) } }
     }
 
     /// Replaces every registered secret in `text` with `[REDACTED]`, and every run of text that is a piece of
@@ -185,23 +207,22 @@ public final class Redactor: @unchecked Sendable {
     public func redact(_ text: String) -> String {
         var result = text
         for secret in lock.withLock({ secrets }) {
-            if result.contains(secret) { result = result.replacingOccurrences(of: secret, with: "[REDACTED]") }
+            if result.contains(secret.text) {
+                result = result.replacingOccurrences(of: secret.text, with: "[REDACTED]")
+            }
             result = Redactor.redactPieces(of: secret, in: result)
         }
         return result
     }
 
-    /// `text` with every run covered by pieces of `secret` of the minimum length replaced by `[REDACTED]`.
-    static func redactPieces(of secret: String, in text: String) -> String {
-        let secret = Array(secret.unicodeScalars)
-        // Two thirds: "most of it" never shows, and a word that a long secret merely contains stays readable.
-        let length = max(8, (secret.count * 2 + 2) / 3)
+    /// `text` with every run covered by pieces of `secret` replaced by `[REDACTED]`.
+    private static func redactPieces(of secret: Secret, in text: String) -> String {
+        let length = secret.pieceLength
         let scalars = Array(text.unicodeScalars)
-        guard secret.count > length, scalars.count >= length else { return text }
-        let pieces = Set((0...(secret.count - length)).map { secret[$0..<($0 + length)] })
+        guard length > 0, scalars.count >= length else { return text }
         var covered = [Bool](repeating: false, count: scalars.count)
         var found = false
-        for start in 0...(scalars.count - length) where pieces.contains(scalars[start..<(start + length)]) {
+        for start in 0...(scalars.count - length) where secret.pieces.contains(scalars[start..<(start + length)]) {
             for index in start..<(start + length) { covered[index] = true }
             found = true
         }
